@@ -1,0 +1,162 @@
+//! The commands behind the CLI: load, run, report. `main` only wires this up.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{Catalog, TierSel};
+use crate::cli::{Cli, Command, LimitsArgs, RunArgs};
+use crate::client::PRESETS;
+use crate::error::{Error, InputError, Result};
+use crate::metrics::Recorder;
+use crate::report::{self, attempt_log::AttemptLog};
+use crate::scenario::{self, Overrides};
+
+/// Writes to stdout, treating a closed pipe (`ratesim ... | head`) as success.
+fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(Path::new("<stdout>"), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => run(&args, out),
+        Command::Validate { files } => validate(&files, out),
+        Command::Limits(args) => limits(&args, out),
+        Command::Presets => {
+            let mut s = String::from("client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n");
+            for (name, what) in PRESETS {
+                s.push_str(&format!("  {name:<15} {what}\n"));
+            }
+            emit(out, &s)
+        }
+    }
+}
+
+fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
+    let overrides = Overrides {
+        seed: args.seed,
+        duration: args.duration,
+    };
+    let (scenario, warnings) = scenario::load(&args.file, &overrides)?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    let mut rec = Recorder::new(scenario.streams.len());
+    let outcome = match &args.attempt_log {
+        Some(path) => {
+            let models = scenario.streams.iter().map(|s| s.model_name.clone()).collect();
+            let mut log = AttemptLog::create(path, models, &mut rec)?;
+            let outcome = crate::engine::run(&scenario, &mut log);
+            log.finish()?;
+            outcome
+        }
+        None => crate::engine::run(&scenario, &mut rec),
+    };
+    let summary = report::summarize(&scenario, &rec, &outcome);
+    let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+    if !args.no_files {
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
+        report::write_all(
+            &dir,
+            &[
+                ("summary.json", [json.as_slice(), b"\n"].concat()),
+                ("timeseries.csv", report::timeseries_csv(&rec)),
+            ],
+        )?;
+        eprintln!("wrote {}/{{summary.json,timeseries.csv}}", dir.display());
+    }
+    if args.json {
+        emit(out, &format!("{}\n", String::from_utf8_lossy(&json)))
+    } else {
+        emit(out, &report::table::render(&summary))
+    }
+}
+
+fn validate(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
+    let mut errors: Vec<InputError> = Vec::new();
+    let mut report = String::new();
+    for f in files {
+        match scenario::load(f, &Overrides::default()) {
+            Ok((s, warnings)) => {
+                report.push_str(&format!(
+                    "ok: {} (scenario {}, {} stream{}, tier {})\n",
+                    f.display(),
+                    s.name,
+                    s.streams.len(),
+                    if s.streams.len() == 1 { "" } else { "s" },
+                    s.tier
+                ));
+                for w in warnings {
+                    report.push_str(&format!("warning: {}: {w}\n", f.display()));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    emit(out, &report)?;
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(Error::Input(errors.remove(0))),
+        _ => Err(Error::Inputs(errors)),
+    }
+}
+
+fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
+    let mut catalog = Catalog::embedded();
+    if let Some(f) = &args.limits_file {
+        catalog = catalog.with_limits_file(f)?;
+    }
+    if let Some(m) = &args.model
+        && !catalog.models().contains(&m.as_str())
+    {
+        return Err(Error::Usage(format!(
+            "--model: unknown model {m:?}; known models: {}",
+            catalog.models().join(", ")
+        )));
+    }
+    if let Some(t) = &args.tier
+        && !catalog.is_known_tier(t)
+    {
+        return Err(Error::Usage(format!(
+            "--tier: unknown tier {t:?}; tiers: {}",
+            catalog.tier_names().join(", ")
+        )));
+    }
+    let mut s = format!(
+        "limits: {} ({})\n\n{:<30} {:<9} {:<6} {:>8} {:>12}\n",
+        catalog.limits_provenance.source, catalog.limits_provenance.date, "model", "kind", "tier", "rps", "tpm"
+    );
+    for r in &catalog.limits {
+        let tier_ok = match (&args.tier, &r.tier) {
+            (None, _) | (_, TierSel::All) => true,
+            (Some(t), TierSel::Named(n)) => t == n,
+        };
+        if args.model.as_ref().is_some_and(|m| *m != r.model) || !tier_ok {
+            continue;
+        }
+        let tpm = r.tpm.map_or("-".to_string(), |t| t.to_string());
+        s.push_str(&format!(
+            "{:<30} {:<9} {:<6} {:>8} {:>12}\n",
+            r.model, r.kind, r.tier, r.rps, tpm
+        ));
+    }
+    s.push_str(&format!(
+        "\ntiers: {} ({})\n{:<12} {:>22}\n",
+        catalog.tiers_provenance.source, catalog.tiers_provenance.date, "tier", "cumulative spend (USD)"
+    ));
+    for t in &catalog.tiers {
+        if args.tier.as_ref().is_some_and(|x| *x != t.tier) {
+            continue;
+        }
+        let spend = t.spend_usd.map_or("by request".to_string(), |v| v.to_string());
+        s.push_str(&format!("{:<12} {:>22}\n", t.tier, spend));
+    }
+    emit(out, &s)
+}

@@ -1,0 +1,80 @@
+//! Command-line types (clap derive). Nothing here touches files or the engine.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::time::{SimDuration, parse_duration};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ratesim",
+    version,
+    about = "Discrete-event simulator of LLM API rate limits: RPS and TPM caps, 429s, client retries",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario: print a summary, write summary.json and timeseries.csv
+    Run(RunArgs),
+    /// Check scenario files without running them
+    Validate {
+        /// Scenario files (TOML)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the rate-limit catalog (tiers, per-model RPS and TPM caps)
+    Limits(LimitsArgs),
+    /// List the built-in client retry presets
+    Presets,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (TOML)
+    pub file: PathBuf,
+    /// Replace the scenario's seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the scenario's duration (e.g. 24h)
+    #[arg(long, value_parser = duration_arg)]
+    pub duration: Option<SimDuration>,
+    /// Output folder [default: output/<scenario name>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the summary as JSON on stdout instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Also write one CSV row per attempt to this file
+    #[arg(long, value_name = "FILE.csv")]
+    pub attempt_log: Option<PathBuf>,
+    /// Write no files, only print the summary
+    #[arg(long)]
+    pub no_files: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LimitsArgs {
+    /// Only this model
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only this tier
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Show this limits file (columns model,kind,tier,rps,tpm) instead of the embedded catalog
+    #[arg(long, value_name = "CSV")]
+    pub limits_file: Option<PathBuf>,
+}
+
+fn duration_arg(s: &str) -> Result<SimDuration, String> {
+    match parse_duration(s) {
+        Ok(d) if d > SimDuration::ZERO => Ok(d),
+        Ok(_) => Err("the duration must be > 0".to_string()),
+        Err(e) => Err(e.0),
+    }
+}

@@ -1,0 +1,99 @@
+//! The event queue: earliest time first, and among equal times, first scheduled first.
+//! This is the one place event order is defined.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::time::SimTime;
+
+struct Entry<E> {
+    time: SimTime,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+
+impl<E> Eq for Entry<E> {}
+
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<E> Ord for Entry<E> {
+    /// Reversed, so that the max-heap pops the smallest `(time, seq)`.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// A priority queue of events keyed by `(time, insertion sequence)`.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_seq: u64,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn schedule(&mut self, time: SimTime, event: E) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { time, seq, event });
+    }
+
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        self.heap.pop().map(|e| (e.time, e.event))
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earlier_times_first_and_ties_in_insertion_order() {
+        let mut q = EventQueue::default();
+        q.schedule(SimTime(5), "c");
+        q.schedule(SimTime(1), "a");
+        q.schedule(SimTime(5), "d");
+        q.schedule(SimTime(1), "b");
+        q.schedule(SimTime(5), "e");
+        let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn many_ties_keep_order() {
+        let mut q = EventQueue::default();
+        for i in 0..1000 {
+            q.schedule(SimTime(i % 3), i);
+        }
+        let mut last = (SimTime(0), -1i64);
+        while let Some((t, e)) = q.pop() {
+            assert!((t, e as i64) > last, "{t:?} {e} after {last:?}");
+            last = (t, e as i64);
+        }
+    }
+}

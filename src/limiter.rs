@@ -1,0 +1,327 @@
+//! Server-side rate limiters. Time is an input (`now`), never read here; there is no randomness.
+//!
+//! A [`TokenBucket`] is a continuous token bucket with exact integer arithmetic: the level is
+//! kept in units of (thousandths of a unit) × (nanoseconds of the refill period), so a refill of
+//! `rate` per period adds exactly `rate_milli` per nanosecond and no rounding ever happens. A
+//! [`ModelLimiter`] combines a requests bucket (RPS) and an optional tokens bucket (TPM): an
+//! attempt is admitted only if both have room, and then both are debited.
+
+use serde::Serialize;
+
+use crate::catalog::{Milli, ModelLimits};
+use crate::time::{NANOS_PER_SEC, SimDuration, SimTime};
+
+/// What the server says to one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Both caps had room; the attempt was debited.
+    Admit,
+    /// HTTP 429: come back after `retry_after` (the exact wait until both caps would have room,
+    /// if nothing else arrived, rounded up to the advertised granularity).
+    Limited { retry_after: SimDuration },
+    /// The attempt costs more than a cap's capacity: no wait will ever admit it.
+    NeverFits,
+}
+
+/// Settings of the server-side limiter (every one a documented assumption with a default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LimiterConfig {
+    /// Requests bucket capacity, in requests (default: one second of RPS).
+    pub request_burst: Option<Milli>,
+    /// Tokens bucket capacity, in tokens (default: one minute of TPM).
+    pub token_burst: Option<Milli>,
+    /// Whether a rejected attempt is debited too (OpenAI: "unsuccessful requests contribute to
+    /// your per-minute limit"). A bucket then runs into debt, down to minus its capacity.
+    pub count_rejected: bool,
+    /// Retry-After is rounded up to a multiple of this (1 ms, like `retry-after-ms`).
+    pub retry_after_granularity: SimDuration,
+}
+
+impl Default for LimiterConfig {
+    fn default() -> Self {
+        LimiterConfig {
+            request_burst: None,
+            token_burst: None,
+            count_rejected: false,
+            retry_after_granularity: SimDuration::from_millis(1),
+        }
+    }
+}
+
+/// A continuous token bucket: capacity C, refill `rate` per `period`, starts full.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    /// Capacity × period, in milli-units × ns.
+    capacity: i128,
+    /// Level × period, in milli-units × ns; negative only when rejected attempts are debited.
+    level: i128,
+    /// Refill per nanosecond, in the scaled units (= rate in milli-units per period).
+    refill_per_ns: i128,
+    period_ns: i128,
+    last: SimTime,
+}
+
+impl TokenBucket {
+    /// `capacity` units, refilled at `rate` units per `period`; full at time zero.
+    pub fn new(capacity: Milli, rate: Milli, period: SimDuration) -> TokenBucket {
+        assert!(rate.0 > 0 && period.0 > 0, "validated before construction");
+        let period_ns = i128::from(period.0);
+        let capacity = i128::from(capacity.0) * period_ns;
+        TokenBucket {
+            capacity,
+            level: capacity,
+            refill_per_ns: i128::from(rate.0),
+            period_ns,
+            last: SimTime::ZERO,
+        }
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        if now > self.last {
+            let dt = i128::from(now.since(self.last).0);
+            self.level = (self.level + dt * self.refill_per_ns).min(self.capacity);
+            self.last = now;
+        }
+    }
+
+    /// How long until `cost_units` would fit: `Some(ZERO)` if it fits now, `None` if never.
+    pub fn wait_for(&mut self, now: SimTime, cost_units: u64) -> Option<SimDuration> {
+        self.refill(now);
+        let cost = i128::from(cost_units) * 1000 * self.period_ns;
+        if cost > self.capacity {
+            return None;
+        }
+        let missing = cost - self.level;
+        if missing <= 0 {
+            return Some(SimDuration::ZERO);
+        }
+        // Ceiling division: at now + wait the level is >= cost, and at now + wait - 1 ns it is not.
+        let wait = (missing + self.refill_per_ns - 1) / self.refill_per_ns;
+        Some(SimDuration(u64::try_from(wait).unwrap_or(u64::MAX)))
+    }
+
+    /// Takes `cost_units` out; with `allow_debt` the level may fall to minus the capacity.
+    pub fn debit(&mut self, now: SimTime, cost_units: u64, allow_debt: bool) {
+        self.refill(now);
+        let cost = i128::from(cost_units) * 1000 * self.period_ns;
+        let floor = if allow_debt { -self.capacity } else { 0 };
+        self.level = (self.level - cost).max(floor);
+    }
+
+    /// The current level in units (for tests and reports).
+    pub fn level_units(&mut self, now: SimTime) -> f64 {
+        self.refill(now);
+        self.level as f64 / (1000.0 * self.period_ns as f64)
+    }
+}
+
+/// The two caps of one model: requests per second and (optionally) tokens per minute.
+#[derive(Clone, Debug)]
+pub struct ModelLimiter {
+    requests: TokenBucket,
+    tokens: Option<TokenBucket>,
+    count_rejected: bool,
+    granularity: SimDuration,
+}
+
+impl ModelLimiter {
+    pub fn new(limits: &ModelLimits, cfg: &LimiterConfig) -> ModelLimiter {
+        let requests = TokenBucket::new(
+            cfg.request_burst.unwrap_or(limits.rps),
+            limits.rps,
+            SimDuration(NANOS_PER_SEC),
+        );
+        let tokens = limits.tpm.map(|tpm| {
+            TokenBucket::new(
+                cfg.token_burst.unwrap_or(tpm),
+                tpm,
+                SimDuration(60 * NANOS_PER_SEC),
+            )
+        });
+        ModelLimiter {
+            requests,
+            tokens,
+            count_rejected: cfg.count_rejected,
+            granularity: cfg.retry_after_granularity,
+        }
+    }
+
+    /// Decides one attempt of `tokens` tokens at `now`, debiting the buckets if it is admitted.
+    pub fn check(&mut self, now: SimTime, tokens: u64) -> Decision {
+        let Some(wait_requests) = self.requests.wait_for(now, 1) else {
+            return Decision::NeverFits;
+        };
+        let wait_tokens = match &mut self.tokens {
+            Some(b) => match b.wait_for(now, tokens) {
+                Some(w) => w,
+                None => return Decision::NeverFits,
+            },
+            None => SimDuration::ZERO,
+        };
+        let wait = wait_requests.max(wait_tokens);
+        if wait == SimDuration::ZERO {
+            self.debit(now, tokens, false);
+            return Decision::Admit;
+        }
+        if self.count_rejected {
+            self.debit(now, tokens, true);
+            // The advertised wait accounts for the debt this attempt just added.
+            let again = self.wait_after_debt(now, tokens);
+            return Decision::Limited {
+                retry_after: again.round_up_to(self.granularity),
+            };
+        }
+        Decision::Limited {
+            retry_after: wait.round_up_to(self.granularity),
+        }
+    }
+
+    fn debit(&mut self, now: SimTime, tokens: u64, allow_debt: bool) {
+        self.requests.debit(now, 1, allow_debt);
+        if let Some(b) = &mut self.tokens {
+            b.debit(now, tokens, allow_debt);
+        }
+    }
+
+    fn wait_after_debt(&mut self, now: SimTime, tokens: u64) -> SimDuration {
+        let r = self.requests.wait_for(now, 1).unwrap_or(SimDuration::ZERO);
+        let t = self
+            .tokens
+            .as_mut()
+            .and_then(|b| b.wait_for(now, tokens))
+            .unwrap_or(SimDuration::ZERO);
+        r.max(t).max(SimDuration(1))
+    }
+
+    /// Whether an attempt of `tokens` tokens can ever be admitted.
+    pub fn fits(&self, tokens: u64) -> bool {
+        self.tokens.as_ref().is_none_or(|b| {
+            i128::from(tokens) * 1000 * b.period_ns <= b.capacity
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> SimTime {
+        SimTime(SimDuration::from_secs_f64(s).0)
+    }
+
+    fn limits(rps: u64, tpm: Option<u64>) -> ModelLimits {
+        ModelLimits {
+            rps: Milli::from_units(rps),
+            tpm: tpm.map(Milli::from_units),
+        }
+    }
+
+    #[test]
+    fn starts_full_and_refuses_the_request_after_the_burst() {
+        let mut l = ModelLimiter::new(&limits(3, None), &LimiterConfig::default());
+        for _ in 0..3 {
+            assert_eq!(l.check(SimTime::ZERO, 10), Decision::Admit);
+        }
+        // One request per 1/3 s: exactly 333_333_334 ns away (ceiling), rounded up to 1 ms.
+        assert_eq!(
+            l.check(SimTime::ZERO, 10),
+            Decision::Limited {
+                retry_after: SimDuration::from_millis(334)
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_is_exact_at_nanosecond_granularity() {
+        let cfg = LimiterConfig {
+            retry_after_granularity: SimDuration(1),
+            ..LimiterConfig::default()
+        };
+        let mut l = ModelLimiter::new(&limits(3, None), &cfg);
+        for _ in 0..3 {
+            l.check(SimTime::ZERO, 1);
+        }
+        let Decision::Limited { retry_after } = l.check(SimTime::ZERO, 1) else {
+            panic!("expected a 429");
+        };
+        assert_eq!(retry_after, SimDuration(333_333_334));
+        // One nanosecond early is still refused; exactly on time is admitted.
+        assert!(matches!(
+            l.check(SimTime(retry_after.0 - 1), 1),
+            Decision::Limited { .. }
+        ));
+        assert_eq!(l.check(SimTime(retry_after.0), 1), Decision::Admit);
+    }
+
+    #[test]
+    fn the_token_cap_binds_independently() {
+        // 100 RPS, 6000 TPM = 100 tokens/s, capacity 6000 tokens.
+        let mut l = ModelLimiter::new(&limits(100, Some(6000)), &LimiterConfig::default());
+        assert_eq!(l.check(SimTime::ZERO, 6000), Decision::Admit);
+        // Empty token bucket: 50 tokens need 0.5 s.
+        assert_eq!(
+            l.check(SimTime::ZERO, 50),
+            Decision::Limited {
+                retry_after: SimDuration::from_millis(500)
+            }
+        );
+        assert_eq!(l.check(secs(0.5), 50), Decision::Admit);
+    }
+
+    #[test]
+    fn a_rejected_attempt_debits_nothing_by_default() {
+        let mut l = ModelLimiter::new(&limits(1, Some(60)), &LimiterConfig::default());
+        assert_eq!(l.check(SimTime::ZERO, 60), Decision::Admit);
+        for _ in 0..100 {
+            assert!(matches!(l.check(secs(0.5), 1), Decision::Limited { .. }));
+        }
+        assert_eq!(l.check(secs(1.0), 1), Decision::Admit);
+    }
+
+    #[test]
+    fn counted_rejections_push_admission_back() {
+        let cfg = LimiterConfig {
+            count_rejected: true,
+            ..LimiterConfig::default()
+        };
+        let mut l = ModelLimiter::new(&limits(1, None), &cfg);
+        assert_eq!(l.check(SimTime::ZERO, 1), Decision::Admit);
+        // Level 0; the rejected attempt takes it to -1, so the next fits after 2 s, not 1 s.
+        assert_eq!(
+            l.check(SimTime::ZERO, 1),
+            Decision::Limited {
+                retry_after: SimDuration::from_secs(2)
+            }
+        );
+        assert!(matches!(l.check(secs(1.0), 1), Decision::Limited { .. }));
+    }
+
+    #[test]
+    fn requests_larger_than_the_token_capacity_never_fit() {
+        let mut l = ModelLimiter::new(&limits(10, Some(1000)), &LimiterConfig::default());
+        assert!(!l.fits(1001));
+        assert!(l.fits(1000));
+        assert_eq!(l.check(SimTime::ZERO, 1001), Decision::NeverFits);
+        // It debited nothing: a full-size request still passes.
+        assert_eq!(l.check(SimTime::ZERO, 1000), Decision::Admit);
+    }
+
+    #[test]
+    fn fractional_rates_are_exact() {
+        // 37.5 RPS (RPM/48 style): 75 admitted per 2 s after the burst, exactly.
+        let lim = ModelLimits {
+            rps: Milli(37_500),
+            tpm: None,
+        };
+        let mut l = ModelLimiter::new(&lim, &LimiterConfig::default());
+        let mut admitted = 0;
+        // Offer one attempt every ms for 10 s.
+        for ms in 0..10_000u64 {
+            if l.check(SimTime(ms * 1_000_000), 1) == Decision::Admit {
+                admitted += 1;
+            }
+        }
+        // 37 from the initial burst (capacity 37.5) + 37.5 * 10 s, within one.
+        assert!((admitted as i64 - 412).abs() <= 1, "admitted {admitted}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The `ratesim` binary: parse the command line, run the command, map errors to exit codes
+//! (2 for bad input, 1 for failed output).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = ratesim::cli::Cli::parse();
+    let stdout = std::io::stdout();
+    match ratesim::app::execute(cli, &mut stdout.lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Streaming metrics: counters, HDR histograms and one-second buckets. Memory depends on the
+//! number of streams and the simulated time span, never on the number of requests.
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{Observer, Request};
+use crate::limiter::Decision;
+use crate::time::{NANOS_PER_SEC, SimTime};
+
+/// Significant figures kept by the histograms: quantiles are within 0.1 %.
+const SIGFIG: u8 = 3;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIG).expect("3 significant figures is a valid setting")
+}
+
+/// A distribution of values: an HDR histogram for quantiles, exact sum, count and maximum.
+#[derive(Clone, Debug)]
+pub struct Distribution {
+    hist: Histogram<u64>,
+    sum: u128,
+    max: u64,
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Distribution {
+            hist: histogram(),
+            sum: 0,
+            max: 0,
+        }
+    }
+}
+
+impl Distribution {
+    pub fn record(&mut self, value: u64) {
+        self.hist
+            .record(value)
+            .expect("auto-resizing histogram accepts any u64");
+        self.sum += u128::from(value);
+        self.max = self.max.max(value);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// Value at quantile `q` (0..=1), within the histogram's precision; `None` if empty.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        (self.count() > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
+    }
+
+    pub fn max(&self) -> Option<u64> {
+        (self.count() > 0).then_some(self.max)
+    }
+
+    /// Exact mean; `None` if empty.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count() > 0).then(|| self.sum as f64 / self.count() as f64)
+    }
+
+    pub fn merge(&mut self, other: &Distribution) {
+        self.hist
+            .add(&other.hist)
+            .expect("auto-resizing histograms always merge");
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+    }
+}
+
+/// Everything counted for one traffic stream (or, merged, for a model or a whole run).
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub events: u64,
+    pub requests: u64,
+    pub attempts: u64,
+    pub admitted: u64,
+    pub rate_limited: u64,
+    pub never_fits_attempts: u64,
+    pub succeeded: u64,
+    pub gave_up: u64,
+    pub never_fits: u64,
+    /// Tokens of admitted attempts (prompt + completion), as debited from the TPM bucket.
+    pub tokens_admitted: u64,
+    /// End-to-end latency of succeeded requests, first attempt to completion, in microseconds.
+    pub latency_us: Distribution,
+    /// Time from the first attempt to giving up, in microseconds.
+    pub give_up_us: Distribution,
+    /// Attempts per request, over requests that ended (succeeded, gave up or never fit).
+    pub attempts_per_request: Distribution,
+}
+
+impl Counters {
+    pub fn merge(&mut self, o: &Counters) {
+        self.events += o.events;
+        self.requests += o.requests;
+        self.attempts += o.attempts;
+        self.admitted += o.admitted;
+        self.rate_limited += o.rate_limited;
+        self.never_fits_attempts += o.never_fits_attempts;
+        self.succeeded += o.succeeded;
+        self.gave_up += o.gave_up;
+        self.never_fits += o.never_fits;
+        self.tokens_admitted += o.tokens_admitted;
+        self.latency_us.merge(&o.latency_us);
+        self.give_up_us.merge(&o.give_up_us);
+        self.attempts_per_request.merge(&o.attempts_per_request);
+    }
+
+    /// Requests that have not ended: arrived, but neither succeeded, gave up nor never fit.
+    pub fn in_flight(&self) -> u64 {
+        self.requests - self.succeeded - self.gave_up - self.never_fits
+    }
+}
+
+/// One second of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Second {
+    pub arrivals: u64,
+    pub attempts: u64,
+    pub admitted: u64,
+    pub rate_limited: u64,
+    pub never_fits: u64,
+    pub completions: u64,
+    pub gave_up: u64,
+}
+
+/// Observes a run: counters per stream and a per-second time series of the whole run.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    pub streams: Vec<Counters>,
+    pub seconds: Vec<Second>,
+}
+
+/// Nanoseconds to whole microseconds, rounded up (so a nonzero latency never records as 0).
+fn micros(ns: u64) -> u64 {
+    ns.div_ceil(1_000)
+}
+
+impl Recorder {
+    pub fn new(streams: usize) -> Recorder {
+        Recorder {
+            streams: vec![Counters::default(); streams],
+            seconds: Vec::new(),
+        }
+    }
+
+    fn second(&mut self, now: SimTime) -> &mut Second {
+        let i = (now.0 / NANOS_PER_SEC) as usize;
+        if i >= self.seconds.len() {
+            self.seconds.resize(i + 1, Second::default());
+        }
+        &mut self.seconds[i]
+    }
+
+    fn ended(&mut self, req: &Request) {
+        self.streams[req.stream as usize]
+            .attempts_per_request
+            .record(u64::from(req.attempt()));
+    }
+
+    /// In-flight requests at the end of each second (arrived minus ended, cumulative).
+    pub fn in_flight_series(&self) -> Vec<u64> {
+        let mut level: i128 = 0;
+        self.seconds
+            .iter()
+            .map(|s| {
+                level += i128::from(s.arrivals);
+                level -= i128::from(s.completions + s.gave_up + s.never_fits);
+                u64::try_from(level).unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+impl Observer for Recorder {
+    fn on_event(&mut self, _now: SimTime, stream: u32) {
+        self.streams[stream as usize].events += 1;
+    }
+
+    fn on_arrival(&mut self, now: SimTime, req: &Request) {
+        self.streams[req.stream as usize].requests += 1;
+        self.second(now).arrivals += 1;
+    }
+
+    fn on_attempt(&mut self, now: SimTime, req: &Request, decision: Decision) {
+        let c = &mut self.streams[req.stream as usize];
+        c.attempts += 1;
+        match decision {
+            Decision::Admit => {
+                c.admitted += 1;
+                c.tokens_admitted += req.tokens();
+            }
+            Decision::Limited { .. } => c.rate_limited += 1,
+            Decision::NeverFits => c.never_fits_attempts += 1,
+        }
+        let s = self.second(now);
+        s.attempts += 1;
+        match decision {
+            Decision::Admit => s.admitted += 1,
+            Decision::Limited { .. } => s.rate_limited += 1,
+            Decision::NeverFits => {}
+        }
+    }
+
+    fn on_success(&mut self, now: SimTime, req: &Request) {
+        let c = &mut self.streams[req.stream as usize];
+        c.succeeded += 1;
+        c.latency_us.record(micros(now.since(req.arrived).0));
+        self.second(now).completions += 1;
+        self.ended(req);
+    }
+
+    fn on_give_up(&mut self, now: SimTime, req: &Request) {
+        let c = &mut self.streams[req.stream as usize];
+        c.gave_up += 1;
+        c.give_up_us.record(micros(now.since(req.arrived).0));
+        self.second(now).gave_up += 1;
+        self.ended(req);
+    }
+
+    fn on_never_fits(&mut self, now: SimTime, req: &Request) {
+        self.streams[req.stream as usize].never_fits += 1;
+        self.second(now).never_fits += 1;
+        self.ended(req);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribution_quantiles_mean_and_max() {
+        let mut d = Distribution::default();
+        assert_eq!(d.quantile(0.5), None);
+        for v in 1..=1000 {
+            d.record(v);
+        }
+        assert_eq!(d.mean(), Some(500.5));
+        assert_eq!(d.max(), Some(1000));
+        let p50 = d.quantile(0.5).unwrap();
+        assert!((499..=501).contains(&p50), "{p50}");
+        let p99 = d.quantile(0.99).unwrap();
+        assert!((989..=991).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn merging_equals_recording_together() {
+        let (mut a, mut b, mut all) = (
+            Distribution::default(),
+            Distribution::default(),
+            Distribution::default(),
+        );
+        for v in 0..500u64 {
+            a.record(v * 7);
+            all.record(v * 7);
+            b.record(v * 13 + 1);
+            all.record(v * 13 + 1);
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), all.count());
+        assert_eq!(a.mean(), all.mean());
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            assert_eq!(a.quantile(q), all.quantile(q));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `--attempt-log`: one CSV row per attempt, so any run can be audited line by line.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use super::PendingFile;
+use crate::engine::{Observer, Request};
+use crate::error::{Error, Result};
+use crate::limiter::Decision;
+use crate::time::{SimTime, fmt_secs_exact};
+
+pub const HEADER: &str = "request_id,attempt,time_s,model,tokens,outcome,retry_after_s\n";
+
+/// Wraps another observer and writes every attempt to a file (renamed into place by `finish`).
+pub struct AttemptLog<'a, O: Observer> {
+    inner: &'a mut O,
+    pending: PendingFile,
+    out: BufWriter<std::fs::File>,
+    /// Model name of each stream.
+    models: Vec<String>,
+    error: Option<std::io::Error>,
+    path: std::path::PathBuf,
+}
+
+impl<'a, O: Observer> AttemptLog<'a, O> {
+    pub fn create(path: &Path, stream_models: Vec<String>, inner: &'a mut O) -> Result<Self> {
+        let (pending, file) = PendingFile::create(path)?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        out.write_all(HEADER.as_bytes()).map_err(|e| Error::io(path, e))?;
+        Ok(AttemptLog {
+            inner,
+            pending,
+            out,
+            models: stream_models,
+            error: None,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Flushes and moves the log into place, or reports the first write error.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(Error::io(&self.path, e));
+        }
+        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.pending.commit()
+    }
+}
+
+impl<O: Observer> Observer for AttemptLog<'_, O> {
+    fn on_event(&mut self, now: SimTime, stream: u32) {
+        self.inner.on_event(now, stream);
+    }
+    fn on_arrival(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_arrival(now, req);
+    }
+    fn on_attempt(&mut self, now: SimTime, req: &Request, decision: Decision) {
+        self.inner.on_attempt(now, req, decision);
+        if self.error.is_some() {
+            return;
+        }
+        let (outcome, retry_after) = match decision {
+            Decision::Admit => ("admitted", String::new()),
+            Decision::Limited { retry_after } => ("rate_limited", fmt_secs_exact(retry_after.0)),
+            Decision::NeverFits => ("never_fits", String::new()),
+        };
+        let r = writeln!(
+            self.out,
+            "{},{},{},{},{},{},{}",
+            req.id,
+            req.attempt(),
+            fmt_secs_exact(now.0),
+            self.models[req.stream as usize],
+            req.tokens(),
+            outcome,
+            retry_after
+        );
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+    fn on_success(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_success(now, req);
+    }
+    fn on_give_up(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_give_up(now, req);
+    }
+    fn on_never_fits(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_never_fits(now, req);
+    }
+}

@@ -1,0 +1,112 @@
+//! Output types (the only serialised results, with a schema version) and their writers.
+//! Files are written whole or not at all: each goes to a temporary file that is renamed into
+//! place only once every file of the set has been written.
+
+pub mod attempt_log;
+pub mod summary;
+pub mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub use summary::{Summary, summarize};
+
+/// Version of the layout of `summary.json` and the CSV files; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A temporary file next to its destination, removed unless committed.
+pub struct PendingFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    pub fn create(dest: &Path) -> Result<(PendingFile, std::fs::File)> {
+        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".to_string());
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok((
+            PendingFile {
+                tmp,
+                dest: dest.to_path_buf(),
+                committed: false,
+            },
+            file,
+        ))
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a set of files into `dir` (created if needed): all of them, or none.
+pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut pending = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        let dest = dir.join(name);
+        let (p, mut f) = PendingFile::create(&dest)?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&dest, e))?;
+        pending.push(p);
+    }
+    for p in pending {
+        p.commit()?;
+    }
+    Ok(())
+}
+
+/// The per-second time series as CSV.
+pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "second",
+        "arrivals",
+        "attempts",
+        "admitted",
+        "rate_limited",
+        "completions",
+        "gave_up",
+        "never_fits",
+        "in_flight",
+    ])
+    .expect("writing to memory");
+    for (i, (s, in_flight)) in rec.seconds.iter().zip(rec.in_flight_series()).enumerate() {
+        w.write_record(
+            [
+                i as u64,
+                s.arrivals,
+                s.attempts,
+                s.admitted,
+                s.rate_limited,
+                s.completions,
+                s.gave_up,
+                s.never_fits,
+                in_flight,
+            ]
+            .iter()
+            .map(|v| v.to_string()),
+        )
+        .expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}

@@ -1,0 +1,250 @@
+//! Simulated time: integer nanoseconds, so ties are exact and no epsilon is ever needed.
+//!
+//! `SimTime` is an instant since the start of a run; `SimDuration` is a span. Both are `u64`
+//! nanoseconds, which covers about 584 years of simulated time.
+
+use std::fmt;
+
+/// Nanoseconds in one second.
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// An instant of simulated time, in nanoseconds since the run started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(pub u64);
+
+/// A span of simulated time, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimDuration(pub u64);
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// `self + d`, saturating at the end of representable time.
+    pub fn after(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+
+    /// Time elapsed since `earlier` (zero if `earlier` is later).
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+
+    /// Whole seconds since the start (the index of its one-second bucket).
+    pub fn whole_secs(self) -> u64 {
+        self.0 / NANOS_PER_SEC
+    }
+}
+
+impl SimDuration {
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    pub fn from_secs(s: u64) -> SimDuration {
+        SimDuration(s * NANOS_PER_SEC)
+    }
+
+    pub fn from_millis(ms: u64) -> SimDuration {
+        SimDuration(ms * 1_000_000)
+    }
+
+    /// Converts seconds to nanoseconds, rounding to the nearest nanosecond.
+    /// Negative and non-finite inputs become zero; callers validate before converting.
+    pub fn from_secs_f64(s: f64) -> SimDuration {
+        if s.is_finite() && s > 0.0 {
+            SimDuration((s * NANOS_PER_SEC as f64).round().min(u64::MAX as f64) as u64)
+        } else {
+            SimDuration(0)
+        }
+    }
+
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// The smallest multiple of `step` that is `>= self` (a zero step leaves `self` as it is).
+    pub fn round_up_to(self, step: SimDuration) -> SimDuration {
+        if step.0 <= 1 {
+            return self;
+        }
+        SimDuration(self.0.div_ceil(step.0).saturating_mul(step.0))
+    }
+}
+
+/// Seconds with nine decimals, exact (no float formatting): `1.500000000`.
+pub fn fmt_secs_exact(nanos: u64) -> String {
+    format!("{}.{:09}", nanos / NANOS_PER_SEC, nanos % NANOS_PER_SEC)
+}
+
+impl fmt::Display for SimDuration {
+    /// Shortest readable form that round-trips through [`parse_duration`]: `90s`, `1h`, `250ms`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        const UNITS: [(u64, &str); 6] = [
+            (3_600 * NANOS_PER_SEC, "h"),
+            (60 * NANOS_PER_SEC, "m"),
+            (NANOS_PER_SEC, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+            (1, "ns"),
+        ];
+        if n == 0 {
+            return f.write_str("0s");
+        }
+        for (size, unit) in UNITS {
+            if n % size == 0 {
+                return write!(f, "{}{}", n / size, unit);
+            }
+        }
+        unreachable!("every integer is a multiple of 1 ns")
+    }
+}
+
+impl serde::Serialize for SimDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a duration string was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationError(pub String);
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const DURATION_HELP: &str =
+    "expected a number with a unit (h, m, s, ms, us, ns), e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\"";
+
+/// Parses durations such as `90s`, `15m`, `1h`, `1h30m`, `0.5s`, `250ms`, exactly (no float
+/// rounding: `0.1s` is 100 000 000 ns).
+pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(DurationError(format!("empty duration: {DURATION_HELP}")));
+    }
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut total: u64 = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        let number = &s[start..i];
+        let unit_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &s[unit_start..i];
+        if number.is_empty() || unit.is_empty() {
+            return Err(DurationError(format!("`{text}`: {DURATION_HELP}")));
+        }
+        let scale: u64 = match unit {
+            "h" => 3_600 * NANOS_PER_SEC,
+            "m" | "min" => 60 * NANOS_PER_SEC,
+            "s" => NANOS_PER_SEC,
+            "ms" => 1_000_000,
+            "us" | "µs" => 1_000,
+            "ns" => 1,
+            _ => {
+                return Err(DurationError(format!(
+                    "`{text}`: unknown unit `{unit}`; {DURATION_HELP}"
+                )));
+            }
+        };
+        let part = scaled_decimal(number, scale)
+            .ok_or_else(|| DurationError(format!("`{text}`: {DURATION_HELP}")))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| DurationError(format!("`{text}` is too long")))?;
+    }
+    Ok(SimDuration(total))
+}
+
+/// `number * scale` for a decimal string, exact, or `None` if it is malformed, overflows, or
+/// has more precision than a nanosecond.
+fn scaled_decimal(number: &str, scale: u64) -> Option<u64> {
+    let (int_part, frac_part) = match number.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (number, ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() || frac_part.contains('.') {
+        return None;
+    }
+    let int: u64 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().ok()?
+    };
+    let mut value = int.checked_mul(scale)?;
+    let mut unit = scale;
+    for digit in frac_part.bytes() {
+        if unit % 10 != 0 {
+            return None; // finer than one nanosecond
+        }
+        unit /= 10;
+        value = value.checked_add(u64::from(digit - b'0') * unit)?;
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_compounds_exactly() {
+        assert_eq!(parse_duration("90s").unwrap(), SimDuration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), SimDuration::from_secs(900));
+        assert_eq!(parse_duration("1h").unwrap(), SimDuration::from_secs(3600));
+        assert_eq!(parse_duration("1h30m").unwrap(), SimDuration::from_secs(5400));
+        assert_eq!(parse_duration("0.1s").unwrap(), SimDuration(100_000_000));
+        assert_eq!(parse_duration("250ms").unwrap(), SimDuration::from_millis(250));
+        assert_eq!(parse_duration(".5s").unwrap(), SimDuration(500_000_000));
+    }
+
+    #[test]
+    fn refuses_malformed_durations() {
+        for bad in ["", "90", "s", "1x", "1.2.3s", "-5s", "0.0000000001s", "1e3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for d in [0, 1, 1_500, 2_000_000, 90 * NANOS_PER_SEC, 3_600 * NANOS_PER_SEC + 1] {
+            let d = SimDuration(d);
+            assert_eq!(parse_duration(&d.to_string()).unwrap(), d);
+        }
+        assert_eq!(SimDuration::from_secs(5400).to_string(), "90m");
+    }
+
+    #[test]
+    fn round_up_to_granularity() {
+        let ms = SimDuration::from_millis(1);
+        assert_eq!(SimDuration(1).round_up_to(ms), ms);
+        assert_eq!(SimDuration(1_000_000).round_up_to(ms), ms);
+        assert_eq!(SimDuration(1_000_001).round_up_to(ms), SimDuration(2_000_000));
+        assert_eq!(SimDuration(7).round_up_to(SimDuration(1)), SimDuration(7));
+    }
+
+    #[test]
+    fn exact_seconds_format() {
+        assert_eq!(fmt_secs_exact(1_500_000_000), "1.500000000");
+        assert_eq!(fmt_secs_exact(7), "0.000000007");
+    }
+}

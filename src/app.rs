@@ -27,7 +27,9 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Validate { files } => validate(&files, out),
         Command::Limits(args) => limits(&args, out),
         Command::Presets => {
-            let mut s = String::from("client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n");
+            let mut s = String::from(
+                "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",
+            );
             for (name, what) in PRESETS {
                 s.push_str(&format!("  {name:<15} {what}\n"));
             }
@@ -48,7 +50,11 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let mut rec = Recorder::new(scenario.streams.len());
     let outcome = match &args.attempt_log {
         Some(path) => {
-            let models = scenario.streams.iter().map(|s| s.model_name.clone()).collect();
+            let models = scenario
+                .streams
+                .iter()
+                .map(|s| s.model_name.clone())
+                .collect();
             let mut log = AttemptLog::create(path, models, &mut rec)?;
             let outcome = crate::engine::run(&scenario, &mut log);
             log.finish()?;
@@ -131,7 +137,13 @@ fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
     }
     let mut s = format!(
         "limits: {} ({})\n\n{:<30} {:<9} {:<6} {:>8} {:>12}\n",
-        catalog.limits_provenance.source, catalog.limits_provenance.date, "model", "kind", "tier", "rps", "tpm"
+        catalog.limits_provenance.source,
+        catalog.limits_provenance.date,
+        "model",
+        "kind",
+        "tier",
+        "rps",
+        "tpm"
     );
     for r in &catalog.limits {
         let tier_ok = match (&args.tier, &r.tier) {
@@ -149,13 +161,18 @@ fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
     }
     s.push_str(&format!(
         "\ntiers: {} ({})\n{:<12} {:>22}\n",
-        catalog.tiers_provenance.source, catalog.tiers_provenance.date, "tier", "cumulative spend (USD)"
+        catalog.tiers_provenance.source,
+        catalog.tiers_provenance.date,
+        "tier",
+        "cumulative spend (USD)"
     ));
     for t in &catalog.tiers {
         if args.tier.as_ref().is_some_and(|x| *x != t.tier) {
             continue;
         }
-        let spend = t.spend_usd.map_or("by request".to_string(), |v| v.to_string());
+        let spend = t
+            .spend_usd
+            .map_or("by request".to_string(), |v| v.to_string());
         s.push_str(&format!("{:<12} {:>22}\n", t.tier, spend));
     }
     emit(out, &s)

@@ -75,12 +75,20 @@ impl Arrivals {
         let t = match self.process {
             Process::Constant { rate_per_sec } => {
                 let offset = (self.count as f64 * NANOS_PER_SEC as f64 / rate_per_sec).round();
-                SimTime(self.start.0.saturating_add(offset.min(u64::MAX as f64) as u64))
+                SimTime(
+                    self.start
+                        .0
+                        .saturating_add(offset.min(u64::MAX as f64) as u64),
+                )
             }
             Process::Poisson { rate_per_sec } => {
                 let gap: f64 = Exp1.sample(rng);
                 let gap_ns = (gap / rate_per_sec * NANOS_PER_SEC as f64).round();
-                SimTime(self.last.0.saturating_add(gap_ns.min(u64::MAX as f64) as u64))
+                SimTime(
+                    self.last
+                        .0
+                        .saturating_add(gap_ns.min(u64::MAX as f64) as u64),
+                )
             }
         };
         if t >= self.end {
@@ -169,7 +177,9 @@ impl TokenSampler {
                     break x.min(u64::MAX as f64) as u64;
                 }
             },
-            TokenSampler::LogNormal(d) => (d.sample(rng).round().min(u64::MAX as f64) as u64).max(1),
+            TokenSampler::LogNormal(d) => {
+                (d.sample(rng).round().min(u64::MAX as f64) as u64).max(1)
+            }
         }
     }
 }
@@ -249,7 +259,10 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| d.sample(&mut r) as f64).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-        assert!((mean - 1500.0).abs() < 4.0 * 1000.0 / (n as f64).sqrt(), "mean {mean}");
+        assert!(
+            (mean - 1500.0).abs() < 4.0 * 1000.0 / (n as f64).sqrt(),
+            "mean {mean}"
+        );
         assert!((sd - 1000.0).abs() < 30.0, "sd {sd}");
         assert!(xs.iter().all(|&x| x >= 1.0));
     }
@@ -257,7 +270,11 @@ mod tests {
     #[test]
     fn truncated_normal_and_uniform_stay_in_range() {
         let mut r = rng();
-        let n = TokenDist::Normal { mean: 2.0, std: 5.0 }.sampler();
+        let n = TokenDist::Normal {
+            mean: 2.0,
+            std: 5.0,
+        }
+        .sampler();
         assert!((0..10_000).all(|_| n.sample(&mut r) >= 1));
         let u = TokenDist::Uniform { min: 3, max: 5 }.sampler();
         let xs: Vec<u64> = (0..10_000).map(|_| u.sample(&mut r)).collect();

@@ -58,7 +58,7 @@ impl Milli {
 
     /// Converts a float that must have at most three decimals (as written in a TOML file).
     pub fn from_f64(x: f64) -> Option<Milli> {
-        if !x.is_finite() || x < 0.0 || x > 1e15 {
+        if !x.is_finite() || !(0.0..=1e15).contains(&x) {
             return None;
         }
         let scaled = x * 1000.0;
@@ -247,9 +247,8 @@ impl Catalog {
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| {
-        InputError::new(path.display().to_string(), format!("cannot read file: {e}"))
-    })
+    std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(path.display().to_string(), format!("cannot read file: {e}")))
 }
 
 /// Reads `# source: ...` and `# date: ...` comment lines at the top of a table.
@@ -433,7 +432,10 @@ mod tests {
         assert_eq!(t0.rps, Milli::from_units(30));
         assert_eq!(t0.tpm, Some(Milli::from_units(10_000_000)));
         let t4 = c.lookup("grok-4.20-multi-agent-0309", "4").unwrap();
-        assert_eq!((t4.rps, t4.tpm), (Milli::from_units(45), Some(Milli::from_units(21_000_000))));
+        assert_eq!(
+            (t4.rps, t4.tpm),
+            (Milli::from_units(45), Some(Milli::from_units(21_000_000)))
+        );
         // "all tiers" rows apply to every tier and have no token cap.
         let img = c.lookup("grok-imagine-image", "3").unwrap();
         assert_eq!((img.rps, img.tpm), (Milli::from_units(5), None));
@@ -459,7 +461,8 @@ mod tests {
 
     #[test]
     fn malformed_tables_are_refused_with_line_and_column() {
-        let e = parse_limits("x.csv", "model,kind,tier,rps,tpm\nm,language,0,fast,10\n").unwrap_err();
+        let e =
+            parse_limits("x.csv", "model,kind,tier,rps,tpm\nm,language,0,fast,10\n").unwrap_err();
         assert_eq!(e.location.line, Some(2));
         assert!(e.to_string().contains("column `rps`"), "{e}");
         assert!(e.to_string().contains("fast"), "{e}");

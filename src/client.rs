@@ -287,7 +287,12 @@ mod tests {
             retry_after: RetryAfter::Ignore,
             ..ClientPolicy::preset("openai-python").unwrap()
         };
-        let table = [(1, 0.4375, 0.0361, 0.5), (2, 0.875, 0.0722, 1.0), (5, 7.0, 0.5774, 8.0), (6, 7.0, 0.5774, 8.0)];
+        let table = [
+            (1, 0.4375, 0.0361, 0.5),
+            (2, 0.875, 0.0722, 1.0),
+            (5, 7.0, 0.5774, 8.0),
+            (6, 7.0, 0.5774, 8.0),
+        ];
         let mut r = rng();
         let n = 20_000;
         for (k, mean, sd, max) in table {
@@ -298,7 +303,10 @@ mod tests {
                 sum += d;
             }
             let m = sum / n as f64;
-            assert!((m - mean).abs() < 4.0 * sd / (n as f64).sqrt(), "k={k} mean {m} vs {mean}");
+            assert!(
+                (m - mean).abs() < 4.0 * sd / (n as f64).sqrt(),
+                "k={k} mean {m} vs {mean}"
+            );
         }
     }
 
@@ -314,7 +322,11 @@ mod tests {
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
         };
-        let table = [(1, 0.5, 0.2887, 1.0), (3, 2.0, 1.1547, 4.0), (6, 10.0, 5.7735, 20.0)];
+        let table = [
+            (1, 0.5, 0.2887, 1.0),
+            (3, 2.0, 1.1547, 4.0),
+            (6, 10.0, 5.7735, 20.0),
+        ];
         let mut r = rng();
         let n = 20_000;
         for (k, mean, sd, max) in table {
@@ -325,7 +337,10 @@ mod tests {
                 sum += d;
             }
             let m = sum / n as f64;
-            assert!((m - mean).abs() < 4.0 * sd / (n as f64).sqrt(), "k={k} mean {m} vs {mean}");
+            assert!(
+                (m - mean).abs() < 4.0 * sd / (n as f64).sqrt(),
+                "k={k} mean {m} vs {mean}"
+            );
         }
     }
 

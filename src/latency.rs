@@ -30,7 +30,11 @@ impl Default for LatencyModel {
 }
 
 impl LatencyModel {
-    pub fn service_time<R: rand::Rng + ?Sized>(&self, completion_tokens: u64, rng: &mut R) -> SimDuration {
+    pub fn service_time<R: rand::Rng + ?Sized>(
+        &self,
+        completion_tokens: u64,
+        rng: &mut R,
+    ) -> SimDuration {
         let mut secs = self.base.as_secs_f64();
         if let Some(speed) = self.output_tokens_per_sec {
             secs += completion_tokens as f64 / speed;
@@ -73,7 +77,10 @@ mod tests {
         };
         let mut r = Xoshiro256PlusPlus::seed_from_u64(0);
         let n = 100_000;
-        let mean = (0..n).map(|_| m.service_time(0, &mut r).as_secs_f64()).sum::<f64>() / n as f64;
+        let mean = (0..n)
+            .map(|_| m.service_time(0, &mut r).as_secs_f64())
+            .sum::<f64>()
+            / n as f64;
         // sd of the factor is sqrt(e^0.25 - 1) = 0.53, so sd of the mean is 2*0.53/316 = 0.0034.
         assert!((mean - 2.0).abs() < 0.015, "mean {mean}");
     }

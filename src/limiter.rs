@@ -195,9 +195,9 @@ impl ModelLimiter {
 
     /// Whether an attempt of `tokens` tokens can ever be admitted.
     pub fn fits(&self, tokens: u64) -> bool {
-        self.tokens.as_ref().is_none_or(|b| {
-            i128::from(tokens) * 1000 * b.period_ns <= b.capacity
-        })
+        self.tokens
+            .as_ref()
+            .is_none_or(|b| i128::from(tokens) * 1000 * b.period_ns <= b.capacity)
     }
 }
 

@@ -50,6 +50,11 @@ impl Distribution {
         (self.count() > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
     }
 
+    /// Exact sum of the recorded values.
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
     pub fn max(&self) -> Option<u64> {
         (self.count() > 0).then_some(self.max)
     }
@@ -153,10 +158,10 @@ impl Recorder {
         &mut self.seconds[i]
     }
 
-    fn ended(&mut self, req: &Request) {
+    fn ended(&mut self, req: &Request, attempts: u32) {
         self.streams[req.stream as usize]
             .attempts_per_request
-            .record(u64::from(req.attempt()));
+            .record(u64::from(attempts));
     }
 
     /// In-flight requests at the end of each second (arrived minus ended, cumulative).
@@ -208,7 +213,7 @@ impl Observer for Recorder {
         c.succeeded += 1;
         c.latency_us.record(micros(now.since(req.arrived).0));
         self.second(now).completions += 1;
-        self.ended(req);
+        self.ended(req, req.attempt());
     }
 
     fn on_give_up(&mut self, now: SimTime, req: &Request) {
@@ -216,13 +221,14 @@ impl Observer for Recorder {
         c.gave_up += 1;
         c.give_up_us.record(micros(now.since(req.arrived).0));
         self.second(now).gave_up += 1;
-        self.ended(req);
+        // Every attempt of a request that gave up was answered with a 429.
+        self.ended(req, req.failures);
     }
 
     fn on_never_fits(&mut self, now: SimTime, req: &Request) {
         self.streams[req.stream as usize].never_fits += 1;
         self.second(now).never_fits += 1;
-        self.ended(req);
+        self.ended(req, req.attempt());
     }
 }
 

@@ -315,7 +315,8 @@ impl<'de> Deserialize<'de> for Dur {
 
 impl<'de> Deserialize<'de> for MaybeDur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(DurVisitor { allow_none: true }).map(MaybeDur)
+        d.deserialize_any(DurVisitor { allow_none: true })
+            .map(MaybeDur)
     }
 }
 
@@ -442,7 +443,10 @@ fn positive_finite(ctx: &Ctx, path: &str, x: f64, what: &str) -> Result<f64, Inp
     } else {
         Err(ctx.err(
             path,
-            format!("value {} is not allowed: {what} must be a finite number > 0", fmt_num(x)),
+            format!(
+                "value {} is not allowed: {what} must be a finite number > 0",
+                fmt_num(x)
+            ),
         ))
     }
 }
@@ -597,11 +601,17 @@ fn validate(
                                     s.model,
                                     known.join(", "),
                                     if inline.is_empty() {
-                                        String::from(" (or declare its limits inline with [[limits]])")
+                                        String::from(
+                                            " (or declare its limits inline with [[limits]])",
+                                        )
                                     } else {
                                         format!(
                                             ", {}",
-                                            inline.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ")
+                                            inline
+                                                .iter()
+                                                .map(|(m, _)| m.as_str())
+                                                .collect::<Vec<_>>()
+                                                .join(", ")
                                         )
                                     }
                                 )
@@ -640,9 +650,13 @@ fn validate(
             ));
         }
         let arrivals = validate_arrivals(&s.arrivals, ctx, &format!("{path}.arrivals"), duration)?;
-        let prompt_tokens = validate_tokens(&s.prompt_tokens, ctx, &format!("{path}.prompt_tokens"))?;
-        let completion_tokens =
-            validate_tokens(&s.completion_tokens, ctx, &format!("{path}.completion_tokens"))?;
+        let prompt_tokens =
+            validate_tokens(&s.prompt_tokens, ctx, &format!("{path}.prompt_tokens"))?;
+        let completion_tokens = validate_tokens(
+            &s.completion_tokens,
+            ctx,
+            &format!("{path}.completion_tokens"),
+        )?;
         let client = match &s.client {
             Some(c) => validate_client(c, ctx, &format!("{path}.client"))?,
             None => default_client.clone(),
@@ -693,17 +707,30 @@ fn validate_server(raw: Option<&RawServer>, ctx: &Ctx) -> Result<LimiterConfig, 
     let mut cfg = LimiterConfig::default();
     let Some(raw) = raw else { return Ok(cfg) };
     if let Some(b) = raw.request_burst {
-        let m = milli(ctx, "server.request_burst", b, "the requests bucket capacity")?;
+        let m = milli(
+            ctx,
+            "server.request_burst",
+            b,
+            "the requests bucket capacity",
+        )?;
         if m < Milli::from_units(1) {
             return Err(ctx.err(
                 "server.request_burst",
-                format!("value {} is not allowed: the requests bucket must hold at least 1 request", fmt_num(b)),
+                format!(
+                    "value {} is not allowed: the requests bucket must hold at least 1 request",
+                    fmt_num(b)
+                ),
             ));
         }
         cfg.request_burst = Some(m);
     }
     if let Some(b) = raw.token_burst {
-        cfg.token_burst = Some(milli(ctx, "server.token_burst", b, "the tokens bucket capacity")?);
+        cfg.token_burst = Some(milli(
+            ctx,
+            "server.token_burst",
+            b,
+            "the tokens bucket capacity",
+        )?);
     }
     if let Some(c) = raw.count_rejected {
         cfg.count_rejected = c;
@@ -727,7 +754,11 @@ fn validate_client(raw: &RawClient, ctx: &Ctx, path: &str) -> Result<ClientPolic
                 &format!("{path}.preset"),
                 format!(
                     "unknown preset {name:?}; presets: {}",
-                    PRESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    PRESETS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?,
@@ -759,7 +790,10 @@ fn validate_client(raw: &RawClient, ctx: &Ctx, path: &str) -> Result<ClientPolic
         if !(m.is_finite() && (1.0..=100.0).contains(&m)) {
             return Err(ctx.err(
                 &format!("{path}.multiplier"),
-                format!("value {} is not allowed: the multiplier must be a number from 1 to 100", fmt_num(m)),
+                format!(
+                    "value {} is not allowed: the multiplier must be a number from 1 to 100",
+                    fmt_num(m)
+                ),
             ));
         }
         p.multiplier = m;
@@ -780,13 +814,19 @@ fn validate_client(raw: &RawClient, ctx: &Ctx, path: &str) -> Result<ClientPolic
                         "jitter = \"scaled\" needs jitter_range = [low, high], e.g. [0.75, 1.0]",
                     ));
                 };
-                Jitter::Scaled { low: r.first().copied().unwrap_or(f64::NAN), high: r.get(1).copied().unwrap_or(f64::NAN) }
+                Jitter::Scaled {
+                    low: r.first().copied().unwrap_or(f64::NAN),
+                    high: r.get(1).copied().unwrap_or(f64::NAN),
+                }
             }
         };
     }
     if let Some(r) = &raw.jitter_range {
         let rp = format!("{path}.jitter_range");
-        let ok = r.len() == 2 && r.iter().all(|x| x.is_finite() && *x >= 0.0) && r[0] <= r[1] && r[1] <= 100.0;
+        let ok = r.len() == 2
+            && r.iter().all(|x| x.is_finite() && *x >= 0.0)
+            && r[0] <= r[1]
+            && r[1] <= 100.0;
         if !ok {
             return Err(ctx.err(
                 &rp,
@@ -856,7 +896,10 @@ fn validate_client(raw: &RawClient, ctx: &Ctx, path: &str) -> Result<ClientPolic
     {
         return Err(ctx.err(
             &format!("{path}.max_delay"),
-            format!("value \"{cap}\" is not allowed: max_delay must be at least base_delay (\"{}\")", p.base_delay),
+            format!(
+                "value \"{cap}\" is not allowed: max_delay must be at least base_delay (\"{}\")",
+                p.base_delay
+            ),
         ));
     }
     Ok(p)
@@ -883,7 +926,10 @@ fn validate_latency(raw: &RawLatency, ctx: &Ctx, path: &str) -> Result<LatencyMo
         if !(s.is_finite() && (0.0..=5.0).contains(&s)) {
             return Err(ctx.err(
                 &format!("{path}.noise_sigma"),
-                format!("value {} is not allowed: noise_sigma must be a number from 0 to 5", fmt_num(s)),
+                format!(
+                    "value {} is not allowed: noise_sigma must be a number from 0 to 5",
+                    fmt_num(s)
+                ),
             ));
         }
         m.noise_sigma = s;
@@ -909,7 +955,10 @@ fn validate_arrivals(
     if rate > 1e7 {
         return Err(ctx.err(
             &format!("{path}.rate_per_sec"),
-            format!("value {} is not allowed: rate_per_sec must be at most 10000000", fmt_num(rate)),
+            format!(
+                "value {} is not allowed: rate_per_sec must be at most 10000000",
+                fmt_num(rate)
+            ),
         ));
     }
     let start = raw.start.map_or(SimDuration::ZERO, |d| d.0);
@@ -932,7 +981,11 @@ fn validate_arrivals(
         RawProcess::Poisson => Process::Poisson { rate_per_sec: rate },
         RawProcess::Constant => Process::Constant { rate_per_sec: rate },
     };
-    Ok(ArrivalSpec { process, start, end })
+    Ok(ArrivalSpec {
+        process,
+        start,
+        end,
+    })
 }
 
 fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, InputError> {
@@ -955,7 +1008,10 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
         if v.is_some() && !needed.contains(&name) {
             return Err(ctx.err(
                 &field(name),
-                format!("`{name}` does not apply to dist = \"{dist_name}\", which takes {}", needed.join(" and ")),
+                format!(
+                    "`{name}` does not apply to dist = \"{dist_name}\", which takes {}",
+                    needed.join(" and ")
+                ),
             ));
         }
     }
@@ -968,7 +1024,7 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
         }
     }
     let count = |name: &str, v: f64| -> Result<u64, InputError> {
-        if v.is_finite() && v >= 1.0 && v <= MAX_TOKENS && v.fract() == 0.0 {
+        if v.is_finite() && (1.0..=MAX_TOKENS).contains(&v) && v.fract() == 0.0 {
             Ok(v as u64)
         } else {
             Err(ctx.err(
@@ -986,10 +1042,13 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
                 format!("value {} is not allowed: mean must be a number of tokens from {lowest} to 1000000000", fmt_num(mean)),
             ));
         }
-        if !(std.is_finite() && std >= 0.0 && std <= MAX_TOKENS) {
+        if !(std.is_finite() && (0.0..=MAX_TOKENS).contains(&std)) {
             return Err(ctx.err(
                 &field("std"),
-                format!("value {} is not allowed: std must be a number >= 0", fmt_num(std)),
+                format!(
+                    "value {} is not allowed: std must be a number >= 0",
+                    fmt_num(std)
+                ),
             ));
         }
         Ok((mean, std))

@@ -102,7 +102,7 @@ impl fmt::Display for SimDuration {
             return f.write_str("0s");
         }
         for (size, unit) in UNITS {
-            if n % size == 0 {
+            if n.is_multiple_of(size) {
                 return write!(f, "{}{}", n / size, unit);
             }
         }
@@ -126,8 +126,7 @@ impl fmt::Display for DurationError {
     }
 }
 
-const DURATION_HELP: &str =
-    "expected a number with a unit (h, m, s, ms, us, ns), e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\"";
+const DURATION_HELP: &str = "expected a number with a unit (h, m, s, ms, us, ns), e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\"";
 
 /// Parses durations such as `90s`, `15m`, `1h`, `1h30m`, `0.5s`, `250ms`, exactly (no float
 /// rounding: `0.1s` is 100 000 000 ns).
@@ -193,7 +192,7 @@ fn scaled_decimal(number: &str, scale: u64) -> Option<u64> {
     let mut value = int.checked_mul(scale)?;
     let mut unit = scale;
     for digit in frac_part.bytes() {
-        if unit % 10 != 0 {
+        if !unit.is_multiple_of(10) {
             return None; // finer than one nanosecond
         }
         unit /= 10;
@@ -211,22 +210,44 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), SimDuration::from_secs(90));
         assert_eq!(parse_duration("15m").unwrap(), SimDuration::from_secs(900));
         assert_eq!(parse_duration("1h").unwrap(), SimDuration::from_secs(3600));
-        assert_eq!(parse_duration("1h30m").unwrap(), SimDuration::from_secs(5400));
+        assert_eq!(
+            parse_duration("1h30m").unwrap(),
+            SimDuration::from_secs(5400)
+        );
         assert_eq!(parse_duration("0.1s").unwrap(), SimDuration(100_000_000));
-        assert_eq!(parse_duration("250ms").unwrap(), SimDuration::from_millis(250));
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            SimDuration::from_millis(250)
+        );
         assert_eq!(parse_duration(".5s").unwrap(), SimDuration(500_000_000));
     }
 
     #[test]
     fn refuses_malformed_durations() {
-        for bad in ["", "90", "s", "1x", "1.2.3s", "-5s", "0.0000000001s", "1e3s"] {
+        for bad in [
+            "",
+            "90",
+            "s",
+            "1x",
+            "1.2.3s",
+            "-5s",
+            "0.0000000001s",
+            "1e3s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn display_round_trips() {
-        for d in [0, 1, 1_500, 2_000_000, 90 * NANOS_PER_SEC, 3_600 * NANOS_PER_SEC + 1] {
+        for d in [
+            0,
+            1,
+            1_500,
+            2_000_000,
+            90 * NANOS_PER_SEC,
+            3_600 * NANOS_PER_SEC + 1,
+        ] {
             let d = SimDuration(d);
             assert_eq!(parse_duration(&d.to_string()).unwrap(), d);
         }
@@ -238,7 +259,10 @@ mod tests {
         let ms = SimDuration::from_millis(1);
         assert_eq!(SimDuration(1).round_up_to(ms), ms);
         assert_eq!(SimDuration(1_000_000).round_up_to(ms), ms);
-        assert_eq!(SimDuration(1_000_001).round_up_to(ms), SimDuration(2_000_000));
+        assert_eq!(
+            SimDuration(1_000_001).round_up_to(ms),
+            SimDuration(2_000_000)
+        );
         assert_eq!(SimDuration(7).round_up_to(SimDuration(1)), SimDuration(7));
     }
 

@@ -55,7 +55,8 @@ enum Event {
     Attempt(Request),
     /// An admitted attempt finishes: the request succeeded.
     Complete(Request),
-    /// The client stops retrying (after its last sleep, if it sleeps).
+    /// The client stops retrying (after its last sleep, if it sleeps). The request's `failures`
+    /// then counts every attempt it made.
     GiveUp(Request),
 }
 
@@ -66,6 +67,7 @@ pub trait Observer {
     fn on_arrival(&mut self, _now: SimTime, _req: &Request) {}
     fn on_attempt(&mut self, _now: SimTime, _req: &Request, _decision: Decision) {}
     fn on_success(&mut self, _now: SimTime, _req: &Request) {}
+    /// The request gave up; its `failures` counts every attempt it made (all got a 429).
     fn on_give_up(&mut self, _now: SimTime, _req: &Request) {}
     fn on_never_fits(&mut self, _now: SimTime, _req: &Request) {}
 }
@@ -231,10 +233,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                     req.previous_delay,
                     &mut st.jitter_rng,
                 );
-                let next = Request {
-                    failures,
-                    ..req
-                };
+                let next = Request { failures, ..req };
                 match action {
                     Action::Retry { after } => queue.schedule(
                         heard.after(after),
@@ -257,7 +256,10 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     }
 
     let in_flight_at_end = requests - ended;
-    debug_assert!(cut_off || in_flight_at_end == 0, "a drained run ends every request");
+    debug_assert!(
+        cut_off || in_flight_at_end == 0,
+        "a drained run ends every request"
+    );
     RunOutcome {
         events,
         end: now,

@@ -26,7 +26,8 @@ impl<'a, O: Observer> AttemptLog<'a, O> {
     pub fn create(path: &Path, stream_models: Vec<String>, inner: &'a mut O) -> Result<Self> {
         let (pending, file) = PendingFile::create(path)?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        out.write_all(HEADER.as_bytes()).map_err(|e| Error::io(path, e))?;
+        out.write_all(HEADER.as_bytes())
+            .map_err(|e| Error::io(path, e))?;
         Ok(AttemptLog {
             inner,
             pending,

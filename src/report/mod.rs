@@ -25,7 +25,11 @@ pub struct PendingFile {
 
 impl PendingFile {
     pub fn create(dest: &Path) -> Result<(PendingFile, std::fs::File)> {
-        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

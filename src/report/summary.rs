@@ -70,7 +70,11 @@ pub struct Totals {
 }
 
 fn pct(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 }
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
 }
 
 impl Totals {
@@ -88,7 +92,11 @@ impl Totals {
             events: c.events,
             tokens_admitted: c.tokens_admitted,
             offered_rps: c.requests as f64 / window_s,
-            goodput_rps: if simulated_s > 0.0 { c.succeeded as f64 / simulated_s } else { 0.0 },
+            goodput_rps: if simulated_s > 0.0 {
+                c.succeeded as f64 / simulated_s
+            } else {
+                0.0
+            },
             success_pct: pct(c.succeeded, c.requests),
             rate_limited_pct: pct(c.rate_limited, c.attempts),
             gave_up_pct: pct(c.gave_up, c.requests),

@@ -33,7 +33,14 @@ fn counts_row(out: &mut String, label: &str, t: &Totals) {
     let _ = writeln!(
         out,
         "  {label:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9}",
-        t.requests, t.attempts, t.admitted, t.rate_limited, t.succeeded, t.gave_up, t.never_fits, t.in_flight_at_end
+        t.requests,
+        t.attempts,
+        t.admitted,
+        t.rate_limited,
+        t.succeeded,
+        t.gave_up,
+        t.never_fits,
+        t.in_flight_at_end
     );
 }
 
@@ -48,7 +55,11 @@ pub fn render(s: &Summary) -> String {
         "ratesim {} | scenario {} | seed {} | tier {} (unlocked at {spend})",
         s.ratesim_version, s.scenario_name, s.seed, s.tier
     );
-    let _ = writeln!(out, "limits: {} ({})", s.catalog.limits.source, s.catalog.limits.date);
+    let _ = writeln!(
+        out,
+        "limits: {} ({})",
+        s.catalog.limits.source, s.catalog.limits.date
+    );
     let end = if s.cut_off {
         "cut off at the hard stop"
     } else {
@@ -62,7 +73,15 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9}",
-        "", "requests", "attempts", "admitted", "429s", "succeeded", "gave up", "never fits", "in flight"
+        "",
+        "requests",
+        "attempts",
+        "admitted",
+        "429s",
+        "succeeded",
+        "gave up",
+        "never fits",
+        "in flight"
     );
     counts_row(&mut out, "total", &s.totals);
     if s.streams.len() > 1 {
@@ -82,13 +101,23 @@ pub fn render(s: &Summary) -> String {
         "", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
     quantile_row(&mut out, "latency (s)", &t.latency_s, secs);
-    quantile_row(&mut out, "attempts per request", &t.attempts_per_request, count);
+    quantile_row(
+        &mut out,
+        "attempts per request",
+        &t.attempts_per_request,
+        count,
+    );
     if t.gave_up > 0 {
         quantile_row(&mut out, "time to give up (s)", &t.give_up_after_s, secs);
     }
     if s.streams.len() > 1 {
         for st in &s.streams {
-            quantile_row(&mut out, &format!("latency {} (s)", st.stream), &st.totals.latency_s, secs);
+            quantile_row(
+                &mut out,
+                &format!("latency {} (s)", st.stream),
+                &st.totals.latency_s,
+                secs,
+            );
         }
     }
     let _ = writeln!(out);

@@ -89,10 +89,7 @@ pub struct Overrides {
 
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<(Scenario, Vec<Warning>), InputError> {
-    let file = path.display().to_string();
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(&file, format!("cannot read scenario file: {e}")))?;
-    parse(&source, &file, path.parent(), overrides)
+    Document::load(path)?.resolve(overrides, &[])
 }
 
 /// Parses and validates scenario text; `base_dir` resolves relative `limits_file` paths.
@@ -102,21 +99,158 @@ pub fn parse(
     base_dir: Option<&Path>,
     overrides: &Overrides,
 ) -> Result<(Scenario, Vec<Warning>), InputError> {
-    let mut raw: RawScenario = toml::from_str(source).map_err(|e| {
-        let err = InputError::new(file, e.message().trim_end().to_string());
-        match e.span() {
-            Some(span) => err.at(Location::of_offset(source, span.start)),
-            None => err,
+    Document::parse(source, file, base_dir)?.resolve(overrides, &[])
+}
+
+/// A change to a scenario document before validation (one value of a sweep axis).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// Use this tier.
+    Tier(String),
+    /// Replace the `[client]` table: a preset name, or a whole client table.
+    Client(toml::Value),
+    /// Set the value at a dotted path such as `traffic[0].arrivals.rate_per_sec`.
+    Set { path: String, value: toml::Value },
+}
+
+/// A scenario file parsed (every key and type checked) but not yet validated, so that sweeps
+/// can edit it and validate each variant.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub file: String,
+    source: String,
+    base_dir: Option<PathBuf>,
+    table: toml::Table,
+    /// The `[sweep]` section, if any.
+    pub sweep: Option<SweepSpec>,
+}
+
+impl Document {
+    pub fn load(path: &Path) -> Result<Document, InputError> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(&file, format!("cannot read scenario file: {e}")))?;
+        Document::parse(&source, &file, path.parent())
+    }
+
+    pub fn parse(source: &str, file: &str, base_dir: Option<&Path>) -> Result<Document, InputError> {
+        let spanned = |e: toml::de::Error| {
+            let err = InputError::new(file, e.message().trim_end().to_string());
+            match e.span() {
+                Some(span) => err.at(Location::of_offset(source, span.start)),
+                None => err,
+            }
+        };
+        // Deserialising into the raw types once reports unknown keys and wrong types with spans.
+        let raw: RawScenario = toml::from_str(source).map_err(spanned)?;
+        let table: toml::Table = toml::from_str(source).map_err(spanned)?;
+        let ctx = Ctx::new(file, source);
+        let sweep = match &raw.sweep {
+            Some(s) => Some(validate_sweep(s, &ctx)?),
+            None => None,
+        };
+        Ok(Document {
+            file: file.to_string(),
+            source: source.to_string(),
+            base_dir: base_dir.map(Path::to_path_buf),
+            table,
+            sweep,
+        })
+    }
+
+    /// Applies `edits` and `overrides`, then validates into a runnable scenario.
+    pub fn resolve(
+        &self,
+        overrides: &Overrides,
+        edits: &[Edit],
+    ) -> Result<(Scenario, Vec<Warning>), InputError> {
+        let mut table = self.table.clone();
+        for edit in edits {
+            apply_edit(&mut table, edit).map_err(|m| InputError::new(&self.file, m))?;
         }
-    })?;
-    if let Some(seed) = overrides.seed {
-        raw.seed = seed;
+        let mut raw: RawScenario = toml::Value::Table(table).try_into().map_err(|e| {
+            InputError::new(&self.file, e.message().trim_end().to_string())
+        })?;
+        if let Some(seed) = overrides.seed {
+            raw.seed = seed;
+        }
+        if let Some(d) = overrides.duration {
+            raw.duration = Dur(d);
+        }
+        let ctx = Ctx::new(&self.file, &self.source);
+        validate(raw, &ctx, self.base_dir.as_deref())
     }
-    if let Some(d) = overrides.duration {
-        raw.duration = Dur(d);
+
+    /// The value at a dotted path, if present (for labels and checks).
+    pub fn get(&self, path: &str) -> Option<&toml::Value> {
+        let mut cur: Option<&toml::Value> = None;
+        for (i, seg) in segments(path).into_iter().enumerate() {
+            cur = match (seg, cur) {
+                (Seg::Key(k), None) if i == 0 => self.table.get(k),
+                (Seg::Key(k), Some(toml::Value::Table(t))) => t.get(k),
+                (Seg::Index(n), Some(toml::Value::Array(a))) => a.get(n),
+                _ => None,
+            };
+            cur?;
+        }
+        cur
     }
-    let ctx = Ctx::new(file, source);
-    validate(raw, &ctx, base_dir)
+}
+
+fn apply_edit(table: &mut toml::Table, edit: &Edit) -> Result<(), String> {
+    match edit {
+        Edit::Tier(t) => {
+            table.insert("tier".into(), toml::Value::String(t.clone()));
+        }
+        Edit::Client(v) => {
+            let client = match v {
+                toml::Value::String(name) => {
+                    let mut t = toml::Table::new();
+                    t.insert("preset".into(), toml::Value::String(name.clone()));
+                    toml::Value::Table(t)
+                }
+                other => other.clone(),
+            };
+            table.insert("client".into(), client);
+        }
+        Edit::Set { path, value } => set_path(table, path, value.clone())?,
+    }
+    Ok(())
+}
+
+/// Sets `path` to `value`, creating missing tables on the way; array indices must exist.
+fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let segs = segments(path);
+    let last = segs.len() - 1;
+    let mut cur: &mut toml::Value = table
+        .entry(match segs[0] {
+            Seg::Key(k) => k.to_string(),
+            Seg::Index(_) => return Err(format!("path `{path}` must start with a key")),
+        })
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if last == 0 {
+        *cur = value;
+        return Ok(());
+    }
+    for (i, seg) in segs.into_iter().enumerate().skip(1) {
+        cur = match (seg, cur) {
+            (Seg::Key(k), toml::Value::Table(t)) => t
+                .entry(k.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new())),
+            (Seg::Index(n), toml::Value::Array(a)) => {
+                let len = a.len();
+                a.get_mut(n).ok_or_else(|| {
+                    format!("path `{path}`: index {n} is out of range (the array has {len} entries)")
+                })?
+            }
+            _ => return Err(format!("path `{path}` does not lead to a value of the scenario")),
+        };
+        if i == last {
+            *cur = value;
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +274,56 @@ struct RawScenario {
     latency: Option<RawLatency>,
     #[serde(default)]
     traffic: Vec<RawStream>,
+    sweep: Option<RawSweep>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    replications: Option<i64>,
+    tiers: Option<toml::Value>,
+    load: Option<Vec<f64>>,
+    clients: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    params: Vec<RawParam>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    path: String,
+    values: Vec<toml::Value>,
+}
+
+/// Which tiers a sweep covers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TierAxis {
+    /// Every tier at which every model of the scenario has limits.
+    All,
+    List(Vec<String>),
+}
+
+/// A swept scenario field: a dotted path and the values it takes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepParam {
+    pub path: String,
+    pub values: Vec<toml::Value>,
+}
+
+/// The `[sweep]` section, checked (each grid point is validated when the sweep is expanded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepSpec {
+    pub replications: u32,
+    pub tiers: Option<TierAxis>,
+    /// Multipliers of every stream's arrival rate.
+    pub load: Option<Vec<f64>>,
+    /// Client presets (strings) or whole client tables.
+    pub clients: Option<Vec<toml::Value>>,
+    pub params: Vec<SweepParam>,
+}
+
+/// Most replications a sweep may ask for.
+pub const MAX_REPLICATIONS: u32 = 100_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -701,6 +884,98 @@ fn validate(
         },
         warnings,
     ))
+}
+
+fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
+    let replications = match raw.replications {
+        None => 1,
+        Some(n) if (1..=i64::from(MAX_REPLICATIONS)).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(ctx.err(
+                "sweep.replications",
+                format!("value {n} is not allowed: replications must be from 1 to {MAX_REPLICATIONS}"),
+            ));
+        }
+    };
+    let tiers = match &raw.tiers {
+        None => None,
+        Some(toml::Value::String(s)) if s == "all" => Some(TierAxis::All),
+        Some(toml::Value::Array(a)) if !a.is_empty() => {
+            let mut out = Vec::new();
+            for (i, v) in a.iter().enumerate() {
+                match v {
+                    toml::Value::String(s) => out.push(s.clone()),
+                    toml::Value::Integer(n) => out.push(n.to_string()),
+                    other => {
+                        return Err(ctx.err(
+                            &format!("sweep.tiers[{i}]"),
+                            format!("value {other} is not allowed: a tier is a name or a number"),
+                        ));
+                    }
+                }
+            }
+            Some(TierAxis::List(out))
+        }
+        Some(other) => {
+            return Err(ctx.err(
+                "sweep.tiers",
+                format!("value {other} is not allowed: use \"all\" or a non-empty list such as [0, 1, 2]"),
+            ));
+        }
+    };
+    if let Some(load) = &raw.load {
+        if load.is_empty() {
+            return Err(ctx.err("sweep.load", "an empty list is not allowed: give at least one load multiplier"));
+        }
+        for (i, &x) in load.iter().enumerate() {
+            if !(x.is_finite() && x > 0.0 && x <= 1000.0) {
+                return Err(ctx.err(
+                    &format!("sweep.load[{i}]"),
+                    format!("value {} is not allowed: a load multiplier must be > 0 and at most 1000", fmt_num(x)),
+                ));
+            }
+        }
+    }
+    if let Some(clients) = &raw.clients {
+        if clients.is_empty() {
+            return Err(ctx.err("sweep.clients", "an empty list is not allowed: give preset names or client tables"));
+        }
+        for (i, c) in clients.iter().enumerate() {
+            if !matches!(c, toml::Value::String(_) | toml::Value::Table(_)) {
+                return Err(ctx.err(
+                    &format!("sweep.clients[{i}]"),
+                    format!("value {c} is not allowed: a client is a preset name or a table like {{ preset = \"none\" }}"),
+                ));
+            }
+        }
+    }
+    let mut params = Vec::new();
+    for (i, p) in raw.params.iter().enumerate() {
+        let first = p.path.split(['.', '[']).next().unwrap_or("");
+        if p.path.is_empty() || matches!(first, "sweep" | "name" | "seed" | "tier") {
+            return Err(ctx.err(
+                &format!("sweep.params[{i}].path"),
+                format!(
+                    "path {:?} is not allowed: sweep a scenario field such as \"traffic[0].arrivals.rate_per_sec\" (tiers have their own axis; seeds come from replications)",
+                    p.path
+                ),
+            ));
+        }
+        if p.values.is_empty() {
+            return Err(ctx.err(&format!("sweep.params[{i}].values"), "an empty list is not allowed"));
+        }
+        params.push(SweepParam {
+            path: p.path.clone(),
+            values: p.values.clone(),
+        });
+    }
+    Ok(SweepSpec {
+        replications,
+        tiers,
+        load: raw.load.clone(),
+        clients: raw.clients.clone(),
+        params,
+    })
 }
 
 fn validate_server(raw: Option<&RawServer>, ctx: &Ctx) -> Result<LimiterConfig, InputError> {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{Catalog, TierSel};
-use crate::cli::{Cli, Command, LimitsArgs, RunArgs};
+use crate::cli::{Cli, Command, LimitsArgs, RunArgs, SweepArgs};
 use crate::client::PRESETS;
 use crate::error::{Error, InputError, Result};
 use crate::metrics::Recorder;
@@ -26,6 +26,8 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Run(args) => run(&args, out),
         Command::Validate { files } => validate(&files, out),
         Command::Limits(args) => limits(&args, out),
+        Command::Sweep(args) => sweep(&args, out),
+        Command::Merge { dirs, out: dest } => merge(&dirs, dest.as_deref(), out),
         Command::Presets => {
             let mut s = String::from(
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",
@@ -176,4 +178,86 @@ fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
         s.push_str(&format!("{:<12} {:>22}\n", t.tier, spend));
     }
     emit(out, &s)
+}
+
+fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::sweep;
+    let doc = scenario::Document::load(&args.file)?;
+    let mut spec = doc.sweep.clone().ok_or_else(|| {
+        Error::Input(InputError::new(
+            &doc.file,
+            "this scenario has no [sweep] section; add one with tiers, load, clients, params or replications",
+        ))
+    })?;
+    if let Some(r) = args.replications {
+        if !(1..=scenario::MAX_REPLICATIONS).contains(&r) {
+            return Err(Error::Usage(format!(
+                "--replications {r}: allowed from 1 to {}",
+                scenario::MAX_REPLICATIONS
+            )));
+        }
+        spec.replications = r;
+    }
+    let overrides = Overrides {
+        seed: args.seed,
+        duration: args.duration,
+    };
+    let grid = sweep::expand(&doc, &spec, &overrides)?;
+    let runs: Vec<sweep::RunSpec> = grid
+        .runs()
+        .into_iter()
+        .filter(|r| args.shard.is_none_or(|s| s.contains(r.index)))
+        .collect();
+    let rows = sweep::execute(&grid, &runs);
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let base = PathBuf::from("output").join(&grid.name).join("sweep");
+        match args.shard {
+            Some(s) => base.join(format!("shard-{}-of-{}", s.k, s.n)),
+            None => base,
+        }
+    });
+    let manifest = sweep::Manifest::of(&grid, args.shard);
+    write_sweep(&dir, &manifest, &rows, args.shard.is_none() && !args.no_charts)?;
+    emit(
+        out,
+        &format!(
+            "sweep {}: {} grid points x {} replications = {} runs{}; wrote {}\n",
+            grid.name,
+            grid.points.len(),
+            grid.replications,
+            grid.total_runs(),
+            match args.shard {
+                Some(s) => format!(" (shard {}/{}: {} runs)", s.k, s.n, rows.len()),
+                None => String::new(),
+            },
+            dir.display()
+        ),
+    )
+}
+
+/// Writes a sweep folder: the manifest and runs, and (for a whole sweep) the aggregate.
+fn write_sweep(dir: &Path, manifest: &crate::sweep::Manifest, rows: &[crate::sweep::RunRow], whole_extras: bool) -> Result<()> {
+    use crate::sweep;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("sweep.json", [serde_json::to_vec_pretty(manifest).expect("manifest serialises"), b"\n".to_vec()].concat()),
+        ("runs.csv", sweep::runs_csv(&manifest.axes, rows)),
+    ];
+    if manifest.shard.is_none() {
+        let agg = sweep::aggregate(rows);
+        files.push(("aggregate.csv", sweep::aggregate_csv(&manifest.axes, &agg)));
+        let _ = whole_extras;
+    }
+    report::write_all(dir, &files)
+}
+
+fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    let (manifest, rows) = crate::sweep::merge(dirs)?;
+    let dir = dest
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("output").join(&manifest.scenario_name).join("sweep"));
+    write_sweep(&dir, &manifest, &rows, false)?;
+    emit(
+        out,
+        &format!("merged {} runs from {} folders into {}\n", rows.len(), dirs.len(), dir.display()),
+    )
 }

@@ -32,6 +32,41 @@ pub enum Command {
     Limits(LimitsArgs),
     /// List the built-in client retry presets
     Presets,
+    /// Run a scenario's [sweep] grid (axes x replications) in parallel: runs.csv, aggregate.csv
+    Sweep(SweepArgs),
+    /// Combine sweep shard folders into the runs.csv and aggregate.csv of the whole sweep
+    Merge {
+        /// Shard folders written by `ratesim sweep --shard K/N`
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: output/<scenario name>/sweep]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Scenario file with a [sweep] section
+    pub file: PathBuf,
+    /// Run only shard K of N (1 <= K <= N) of the runs, for job arrays
+    #[arg(long, value_name = "K/N", value_parser = crate::sweep::Shard::parse)]
+    pub shard: Option<crate::sweep::Shard>,
+    /// Replace the number of replications of every grid point
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Replace the scenario's seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the scenario's duration (e.g. 10m)
+    #[arg(long, value_parser = duration_arg)]
+    pub duration: Option<SimDuration>,
+    /// Output folder [default: output/<scenario name>/sweep, or .../sweep/shard-K-of-N]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write no charts
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Args, Debug)]

@@ -30,6 +30,7 @@ pub mod limiter;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod time;
 
 /// Runs a scenario with the standard metrics recorder.

@@ -43,7 +43,31 @@ pub struct Scenario {
     pub server: LimiterConfig,
     pub models: Vec<ModelSpec>,
     pub streams: Vec<Stream>,
+    /// Tiers of the limits table at which every model of this scenario has limits.
+    #[serde(skip)]
+    pub available_tiers: Vec<String>,
 }
+
+impl Scenario {
+    /// Multiplies every stream's arrival rate by `factor` (a sweep's load axis).
+    pub fn scale_load(&mut self, factor: f64) -> Result<(), String> {
+        for s in &mut self.streams {
+            let p = s.arrivals.process.scaled(factor);
+            let rate = p.rate_per_sec();
+            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_SEC) {
+                return Err(format!(
+                    "load {factor} gives stream {:?} a rate of {rate} requests/s; allowed: > 0 and at most {MAX_RATE_PER_SEC}",
+                    s.name
+                ));
+            }
+            s.arrivals.process = p;
+        }
+        Ok(())
+    }
+}
+
+/// Highest arrival rate of one stream, requests per second.
+pub const MAX_RATE_PER_SEC: f64 = 1e7;
 
 /// A model that some stream calls, with the caps that apply to it.
 #[derive(Clone, Debug, Serialize)]
@@ -867,6 +891,16 @@ fn validate(
     }
 
     let tier_spend_usd = catalog.tier(&tier).and_then(|t| t.spend_usd);
+    let available_tiers = catalog
+        .tier_names()
+        .into_iter()
+        .filter(|t| {
+            models.iter().all(|m| {
+                m.limits_from == "inline" || catalog.lookup(&m.name, t).is_some()
+            })
+        })
+        .map(str::to_string)
+        .collect();
     Ok((
         Scenario {
             name: raw.name,
@@ -881,6 +915,7 @@ fn validate(
             server,
             models,
             streams,
+            available_tiers,
         },
         warnings,
     ))

@@ -23,16 +23,18 @@ pub struct Quantiles {
 }
 
 impl Quantiles {
-    fn of(d: &Distribution, scale: f64) -> Quantiles {
-        let q = |p: f64| d.quantile(p).map(|v| v as f64 * scale);
+    /// Quantiles of `d`, with every value divided by `per_unit` (1e6 turns microseconds into
+    /// seconds; division keeps `9502719 µs` as `9.502719`, where `* 1e-6` would not).
+    fn of(d: &Distribution, per_unit: f64) -> Quantiles {
+        let q = |p: f64| d.quantile(p).map(|v| v as f64 / per_unit);
         Quantiles {
             count: d.count(),
             p50: q(0.5),
             p90: q(0.9),
             p99: q(0.99),
             p999: q(0.999),
-            max: d.max().map(|v| v as f64 * scale),
-            mean: d.mean().map(|m| m * scale),
+            max: d.max().map(|v| v as f64 / per_unit),
+            mean: d.mean().map(|m| m / per_unit),
         }
     }
 }
@@ -100,9 +102,9 @@ impl Totals {
             success_pct: pct(c.succeeded, c.requests),
             rate_limited_pct: pct(c.rate_limited, c.attempts),
             gave_up_pct: pct(c.gave_up, c.requests),
-            latency_s: Quantiles::of(&c.latency_us, 1e-6),
+            latency_s: Quantiles::of(&c.latency_us, 1e6),
             attempts_per_request: Quantiles::of(&c.attempts_per_request, 1.0),
-            give_up_after_s: Quantiles::of(&c.give_up_us, 1e-6),
+            give_up_after_s: Quantiles::of(&c.give_up_us, 1e6),
         }
     }
 }
@@ -223,4 +225,82 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         streams,
         scenario: scenario.clone(),
     }
+}
+
+/// Names of the per-run metrics of sweeps (`runs.csv`, `aggregate.csv`), in column order.
+pub const METRICS: &[&str] = &[
+    "requests",
+    "attempts",
+    "admitted",
+    "rate_limited",
+    "succeeded",
+    "gave_up",
+    "never_fits",
+    "in_flight_at_end",
+    "events",
+    "tokens_admitted",
+    "offered_rps",
+    "goodput_rps",
+    "success_pct",
+    "rate_limited_pct",
+    "gave_up_pct",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "latency_p999_s",
+    "latency_max_s",
+    "latency_mean_s",
+    "attempts_per_request_mean",
+    "attempts_per_request_p99",
+    "attempts_per_request_max",
+    "give_up_after_mean_s",
+    "rps_utilisation",
+    "tpm_utilisation",
+];
+
+impl Summary {
+    /// The values of [`METRICS`], in order; `None` where a run has no value (e.g. no latency
+    /// when nothing succeeded). Utilisation is the highest over the scenario's models.
+    pub fn metric_values(&self) -> Vec<Option<f64>> {
+        let t = &self.totals;
+        let max_over = |f: &dyn Fn(&ModelSummary) -> Option<f64>| {
+            self.models.iter().filter_map(f).reduce(f64::max)
+        };
+        let v = vec![
+            Some(t.requests as f64),
+            Some(t.attempts as f64),
+            Some(t.admitted as f64),
+            Some(t.rate_limited as f64),
+            Some(t.succeeded as f64),
+            Some(t.gave_up as f64),
+            Some(t.never_fits as f64),
+            Some(t.in_flight_at_end as f64),
+            Some(t.events as f64),
+            Some(t.tokens_admitted as f64),
+            Some(t.offered_rps),
+            Some(t.goodput_rps),
+            Some(t.success_pct),
+            Some(t.rate_limited_pct),
+            Some(t.gave_up_pct),
+            t.latency_s.p50,
+            t.latency_s.p90,
+            t.latency_s.p99,
+            t.latency_s.p999,
+            t.latency_s.max,
+            t.latency_s.mean,
+            t.attempts_per_request.mean,
+            t.attempts_per_request.p99,
+            t.attempts_per_request.max,
+            t.give_up_after_s.mean,
+            max_over(&|m| Some(m.rps_utilisation)),
+            max_over(&|m| m.tpm_utilisation),
+        ];
+        debug_assert_eq!(v.len(), METRICS.len());
+        v
+    }
+}
+
+/// Index of a metric in [`METRICS`].
+pub fn metric_index(name: &str) -> Option<usize> {
+    METRICS.iter().position(|m| *m == name)
 }

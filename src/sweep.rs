@@ -1,0 +1,619 @@
+//! Sweeps: expand axes × replications into independent runs, run them in parallel, aggregate.
+//!
+//! Every run is seeded from (base seed, grid point, replication), where the grid point is
+//! identified by its axis values, not by its position: a run's result depends neither on the
+//! other runs of the sweep nor on the thread count. Results are collected in input order.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{derive_seed, mix64};
+use crate::error::{Error, InputError, Result};
+use crate::report::summary::{METRICS, Summary};
+use crate::scenario::{Document, Edit, Overrides, Scenario, SweepSpec, TierAxis};
+
+/// One axis of a sweep: its name (a column of the CSV files) and the labels of its values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Axis {
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+/// One point of the grid: a validated scenario and its axis labels.
+#[derive(Clone, Debug)]
+pub struct GridPoint {
+    pub labels: Vec<String>,
+    pub scenario: Scenario,
+    /// Stable identity of the point (from its axis names and labels), for seeding.
+    pub key: u64,
+}
+
+/// The expanded sweep: axes, points (cartesian product, first axis outermost) and replications.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    pub name: String,
+    pub base_seed: u64,
+    pub axes: Vec<Axis>,
+    pub points: Vec<GridPoint>,
+    pub replications: u32,
+}
+
+/// One run of a sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSpec {
+    /// Position in the full sweep: `point * replications + replication`.
+    pub index: usize,
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+}
+
+/// The result of one run: its place in the sweep and its metric values ([`METRICS`] order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    pub index: usize,
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    pub labels: Vec<String>,
+    pub values: Vec<Option<f64>>,
+}
+
+/// FNV-1a over the bytes, then mixed: the identity of a grid point.
+fn point_key(axes: &[Axis], labels: &[String]) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    for (a, l) in axes.iter().zip(labels) {
+        for b in a.name.bytes().chain([b'=']).chain(l.bytes()).chain([0x1F]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01B3);
+        }
+    }
+    mix64(h)
+}
+
+/// The seed of replication `k` of a grid point.
+pub fn run_seed(base_seed: u64, point_key: u64, k: u32) -> u64 {
+    derive_seed(base_seed, point_key, u64::from(k))
+}
+
+/// A label for a TOML value: strings without quotes, tables as `{k = v, ...}` on one line.
+pub fn value_label(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Table(t) => {
+            let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={}", value_label(v))).collect();
+            format!("{{{}}}", parts.join(" "))
+        }
+        toml::Value::Array(a) => {
+            format!("[{}]", a.iter().map(value_label).collect::<Vec<_>>().join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Shortest decimal that reads back as the same `f64`.
+pub fn fmt_f64(x: f64) -> String {
+    format!("{x}")
+}
+
+/// What one axis value does to the document, and to the load.
+#[derive(Clone)]
+enum Step {
+    Edit(Edit),
+    Load(f64),
+}
+
+/// Expands a sweep specification into a grid of validated scenarios.
+pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result<Grid> {
+    let (base, _) = doc.resolve(overrides, &[])?;
+    let mut axes: Vec<(Axis, Vec<Step>)> = Vec::new();
+    if let Some(t) = &spec.tiers {
+        let tiers = match t {
+            TierAxis::All => base.available_tiers.clone(),
+            TierAxis::List(l) => l.clone(),
+        };
+        let steps = tiers.iter().map(|t| Step::Edit(Edit::Tier(t.clone()))).collect();
+        axes.push((Axis { name: "tier".into(), labels: tiers }, steps));
+    }
+    if let Some(clients) = &spec.clients {
+        axes.push((
+            Axis {
+                name: "client".into(),
+                labels: clients.iter().map(value_label).collect(),
+            },
+            clients.iter().map(|c| Step::Edit(Edit::Client(c.clone()))).collect(),
+        ));
+    }
+    for p in &spec.params {
+        axes.push((
+            Axis {
+                name: p.path.clone(),
+                labels: p.values.iter().map(value_label).collect(),
+            },
+            p.values
+                .iter()
+                .map(|v| {
+                    Step::Edit(Edit::Set {
+                        path: p.path.clone(),
+                        value: v.clone(),
+                    })
+                })
+                .collect(),
+        ));
+    }
+    if let Some(load) = &spec.load {
+        axes.push((
+            Axis {
+                name: "load".into(),
+                labels: load.iter().map(|l| fmt_f64(*l)).collect(),
+            },
+            load.iter().map(|l| Step::Load(*l)).collect(),
+        ));
+    }
+    let (axes, steps): (Vec<Axis>, Vec<Vec<Step>>) = axes.into_iter().unzip();
+    let total: usize = steps.iter().map(Vec::len).product();
+    let mut points = Vec::with_capacity(total);
+    for flat in 0..total {
+        // Mixed-radix digits, last axis fastest.
+        let mut rest = flat;
+        let mut choice = vec![0; steps.len()];
+        for (i, s) in steps.iter().enumerate().rev() {
+            choice[i] = rest % s.len();
+            rest /= s.len();
+        }
+        let labels: Vec<String> = axes.iter().zip(&choice).map(|(a, &c)| a.labels[c].clone()).collect();
+        let edits: Vec<Edit> = steps
+            .iter()
+            .zip(&choice)
+            .filter_map(|(s, &c)| match &s[c] {
+                Step::Edit(e) => Some(e.clone()),
+                Step::Load(_) => None,
+            })
+            .collect();
+        let where_ = || {
+            axes.iter()
+                .zip(&labels)
+                .map(|(a, l)| format!("{}={l}", a.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (mut scenario, _) = doc.resolve(overrides, &edits).map_err(|mut e| {
+            e.message = format!("{} (in sweep grid point {})", e.message, where_());
+            e
+        })?;
+        for (s, &c) in steps.iter().zip(&choice) {
+            if let Step::Load(f) = s[c] {
+                scenario.scale_load(f).map_err(|m| {
+                    InputError::new(&doc.file, format!("{m} (in sweep grid point {})", where_()))
+                        .field("sweep.load")
+                })?;
+            }
+        }
+        let key = point_key(&axes, &labels);
+        points.push(GridPoint {
+            labels,
+            scenario,
+            key,
+        });
+    }
+    Ok(Grid {
+        name: base.name.clone(),
+        base_seed: base.seed,
+        axes,
+        points,
+        replications: spec.replications,
+    })
+}
+
+impl Grid {
+    /// Every run of the sweep, in order.
+    pub fn runs(&self) -> Vec<RunSpec> {
+        let reps = self.replications as usize;
+        (0..self.points.len() * reps)
+            .map(|index| {
+                let point = index / reps;
+                let replication = (index % reps) as u32;
+                RunSpec {
+                    index,
+                    point,
+                    replication,
+                    seed: run_seed(self.base_seed, self.points[point].key, replication),
+                }
+            })
+            .collect()
+    }
+
+    pub fn total_runs(&self) -> usize {
+        self.points.len() * self.replications as usize
+    }
+
+    /// Runs one replication and returns its summary.
+    pub fn summarize(&self, run: &RunSpec) -> Summary {
+        let mut s = self.points[run.point].scenario.clone();
+        s.seed = run.seed;
+        let (rec, outcome) = crate::simulate(&s);
+        crate::report::summarize(&s, &rec, &outcome)
+    }
+
+    pub fn run(&self, run: &RunSpec) -> RunRow {
+        let summary = self.summarize(run);
+        RunRow {
+            index: run.index,
+            point: run.point,
+            replication: run.replication,
+            seed: run.seed,
+            labels: self.points[run.point].labels.clone(),
+            values: summary.metric_values(),
+        }
+    }
+}
+
+/// Which part of a sweep to run: shard `k` (from 1) of `n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
+        let bad = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 3/10");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let k: usize = k.trim().parse().map_err(|_| bad())?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    /// Runs are dealt round-robin, so every shard gets a similar mix of grid points.
+    pub fn contains(&self, index: usize) -> bool {
+        index % self.n == self.k - 1
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+pub fn progress(len: usize, what: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:40}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(what.to_string());
+    Some(pb)
+}
+
+/// Runs the given runs in parallel; results come back in the order of `runs`.
+pub fn execute(grid: &Grid, runs: &[RunSpec]) -> Vec<RunRow> {
+    let pb = progress(runs.len(), &format!("sweep {}", grid.name));
+    let rows = runs
+        .par_iter()
+        .map(|r| {
+            let row = grid.run(r);
+            if let Some(pb) = &pb {
+                pb.inc(1);
+            }
+            row
+        })
+        .collect();
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    rows
+}
+
+/// Two-sided 95 % quantile of Student's t with `df` degrees of freedom.
+pub fn t95(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
+        2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    // Beyond 30, interpolate linearly in 1/df between 30, 40, 60, 120 and infinity.
+    const TAIL: [(f64, f64); 5] = [(30.0, 2.042), (40.0, 2.021), (60.0, 2.000), (120.0, 1.980), (f64::INFINITY, 1.960)];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        _ => {
+            let x = 1.0 / df as f64;
+            for w in TAIL.windows(2) {
+                let (d0, t0) = w[0];
+                let (d1, t1) = w[1];
+                if (df as f64) <= d1 {
+                    let (x0, x1) = (1.0 / d0, 1.0 / d1);
+                    return t0 + (t1 - t0) * (x0 - x) / (x0 - x1);
+                }
+            }
+            1.960
+        }
+    }
+}
+
+/// Mean, standard deviation and 95 % confidence interval of one metric at one grid point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stat {
+    pub n: usize,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub ci95: Option<(f64, f64)>,
+}
+
+impl Stat {
+    pub fn of(values: impl Iterator<Item = f64>) -> Stat {
+        let xs: Vec<f64> = values.collect();
+        let n = xs.len();
+        if n == 0 {
+            return Stat { n, mean: None, std: None, ci95: None };
+        }
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        if n == 1 {
+            return Stat { n, mean: Some(mean), std: None, ci95: None };
+        }
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let std = var.sqrt();
+        let half = t95(n - 1) * std / (n as f64).sqrt();
+        Stat {
+            n,
+            mean: Some(mean),
+            std: Some(std),
+            ci95: Some((mean - half, mean + half)),
+        }
+    }
+}
+
+/// One row of `aggregate.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggRow {
+    pub point: usize,
+    pub labels: Vec<String>,
+    pub replications: usize,
+    pub stats: Vec<Stat>,
+}
+
+impl AggRow {
+    pub fn mean(&self, metric: &str) -> Option<f64> {
+        crate::report::summary::metric_index(metric).and_then(|i| self.stats[i].mean)
+    }
+}
+
+/// Aggregates rows (sorted by run index, so each point's rows are together) per grid point.
+pub fn aggregate(rows: &[RunRow]) -> Vec<AggRow> {
+    let mut out: Vec<AggRow> = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let point = rows[start].point;
+        let end = start + rows[start..].iter().take_while(|r| r.point == point).count();
+        let group = &rows[start..end];
+        let stats = (0..METRICS.len())
+            .map(|m| Stat::of(group.iter().filter_map(|r| r.values[m])))
+            .collect();
+        out.push(AggRow {
+            point,
+            labels: group[0].labels.clone(),
+            replications: group.len(),
+            stats,
+        });
+        start = end;
+    }
+    out
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or_else(String::new, fmt_f64)
+}
+
+/// `runs.csv`: one row per run.
+pub fn runs_csv(axes: &[Axis], rows: &[RunRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["run".to_string(), "point".to_string()];
+    header.extend(axes.iter().map(|a| a.name.clone()));
+    header.extend(["replication".to_string(), "seed".to_string()]);
+    header.extend(METRICS.iter().map(|m| m.to_string()));
+    w.write_record(&header).expect("writing to memory");
+    for r in rows {
+        let mut rec = vec![r.index.to_string(), r.point.to_string()];
+        rec.extend(r.labels.iter().cloned());
+        rec.extend([r.replication.to_string(), r.seed.to_string()]);
+        rec.extend(r.values.iter().map(|v| opt(*v)));
+        w.write_record(&rec).expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// `aggregate.csv`: one row per grid point, with mean, sd and 95 % CI of every metric.
+pub fn aggregate_csv(axes: &[Axis], agg: &[AggRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(axes.iter().map(|a| a.name.clone()));
+    header.push("replications".to_string());
+    for m in METRICS {
+        for s in ["mean", "std", "ci95_low", "ci95_high"] {
+            header.push(format!("{m}_{s}"));
+        }
+    }
+    w.write_record(&header).expect("writing to memory");
+    for a in agg {
+        let mut rec = vec![a.point.to_string()];
+        rec.extend(a.labels.iter().cloned());
+        rec.push(a.replications.to_string());
+        for s in &a.stats {
+            rec.push(opt(s.mean));
+            rec.push(opt(s.std));
+            rec.push(opt(s.ci95.map(|c| c.0)));
+            rec.push(opt(s.ci95.map(|c| c.1)));
+        }
+        w.write_record(&rec).expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// What a sweep folder holds besides its CSV files: enough to check and merge shards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub ratesim_version: String,
+    pub scenario_name: String,
+    pub base_seed: u64,
+    pub replications: u32,
+    pub axes: Vec<Axis>,
+    pub total_runs: usize,
+    pub shard: Option<Shard>,
+}
+
+impl Manifest {
+    pub fn of(grid: &Grid, shard: Option<Shard>) -> Manifest {
+        Manifest {
+            schema_version: crate::report::SCHEMA_VERSION,
+            ratesim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario_name: grid.name.clone(),
+            base_seed: grid.base_seed,
+            replications: grid.replications,
+            axes: grid.axes.clone(),
+            total_runs: grid.total_runs(),
+            shard,
+        }
+    }
+}
+
+/// Reads the `runs.csv` and `sweep.json` of a sweep folder (a shard or a whole sweep).
+pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
+    let mpath = dir.join("sweep.json");
+    let bad = |path: &Path, m: String| Error::Input(InputError::new(path.display().to_string(), m));
+    let text = std::fs::read_to_string(&mpath).map_err(|e| bad(&mpath, format!("cannot read: {e}")))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| bad(&mpath, format!("not a ratesim sweep manifest: {e}")))?;
+    let rpath = dir.join("runs.csv");
+    let mut rdr = csv::Reader::from_path(&rpath).map_err(|e| bad(&rpath, format!("cannot read: {e}")))?;
+    let naxes = manifest.axes.len();
+    let expected = 4 + naxes + METRICS.len();
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| bad(&rpath, format!("malformed CSV: {e}")))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let bad_row = |m: &str| bad(&rpath, format!("line {line}: {m}"));
+        if rec.len() != expected {
+            return Err(bad_row(&format!("{} fields, expected {expected}", rec.len())));
+        }
+        let num = |i: usize| rec[i].parse::<u64>().map_err(|_| bad_row(&format!("bad number `{}`", &rec[i])));
+        let values = (0..METRICS.len())
+            .map(|m| {
+                let f = &rec[4 + naxes + m];
+                if f.is_empty() {
+                    Ok(None)
+                } else {
+                    f.parse::<f64>().map(Some).map_err(|_| bad_row(&format!("bad value `{f}` for {}", METRICS[m])))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        rows.push(RunRow {
+            index: num(0)? as usize,
+            point: num(1)? as usize,
+            replication: num(2 + naxes)? as u32,
+            seed: num(3 + naxes)?,
+            labels: (0..naxes).map(|i| rec[2 + i].to_string()).collect(),
+            values,
+        });
+    }
+    Ok((manifest, rows))
+}
+
+/// Combines shard folders into the rows a single run of the whole sweep would give.
+pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
+    let mut manifest: Option<Manifest> = None;
+    let mut rows = Vec::new();
+    for d in dirs {
+        let (m, r) = read_dir(d)?;
+        let whole = Manifest { shard: None, ..m.clone() };
+        match &manifest {
+            None => manifest = Some(whole),
+            Some(first) if *first != whole => {
+                return Err(Error::Usage(format!(
+                    "{}: this folder belongs to another sweep (scenario, seed, axes, replications or version differ from {})",
+                    d.display(),
+                    dirs[0].display()
+                )));
+            }
+            Some(_) => {}
+        }
+        rows.extend(r);
+    }
+    let manifest = manifest.ok_or_else(|| Error::Usage("merge needs at least one folder".into()))?;
+    rows.sort_by_key(|r| r.index);
+    for w in rows.windows(2) {
+        if w[0].index == w[1].index {
+            return Err(Error::Usage(format!("run {} appears in more than one folder", w[0].index)));
+        }
+    }
+    if rows.len() != manifest.total_runs || rows.iter().enumerate().any(|(i, r)| r.index != i) {
+        let have: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.index).collect();
+        let missing: Vec<String> = (0..manifest.total_runs)
+            .filter(|i| !have.contains(i))
+            .take(10)
+            .map(|i| i.to_string())
+            .collect();
+        return Err(Error::Usage(format!(
+            "the folders hold {} of the sweep's {} runs; missing runs include {}: merge every shard",
+            rows.len(),
+            manifest.total_runs,
+            missing.join(", ")
+        )));
+    }
+    Ok((manifest, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles_match_the_table_and_approach_the_normal() {
+        assert_eq!(t95(1), 12.706);
+        assert_eq!(t95(9), 2.262);
+        assert!((t95(35) - 2.030).abs() < 0.005);
+        assert!((t95(1000) - 1.962).abs() < 0.002);
+        let mut last = f64::INFINITY;
+        for df in 1..500 {
+            assert!(t95(df) <= last, "t95 must not increase with df ({df})");
+            last = t95(df);
+        }
+    }
+
+    #[test]
+    fn stats_of_known_values() {
+        let s = Stat::of([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0].into_iter());
+        assert_eq!(s.mean, Some(5.0));
+        assert!((s.std.unwrap() - 2.138).abs() < 0.001);
+        let (lo, hi) = s.ci95.unwrap();
+        assert!((hi - 5.0 - 2.365 * 2.138 / 8f64.sqrt()).abs() < 0.001);
+        assert!((5.0 - lo - (hi - 5.0)).abs() < 1e-12);
+        assert_eq!(Stat::of(std::iter::empty()).mean, None);
+        assert_eq!(Stat::of([3.0].into_iter()).std, None);
+    }
+
+    #[test]
+    fn shards_partition_the_runs() {
+        let shards: Vec<Shard> = (1..=3).map(|k| Shard { k, n: 3 }).collect();
+        for i in 0..100 {
+            assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);
+        }
+        assert_eq!(Shard::parse("2/5"), Ok(Shard { k: 2, n: 5 }));
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formatted_floats_read_back_exactly() {
+        for x in [0.1, 1.0 / 3.0, 123456.789e-300, 2.5e17, 99.9] {
+            assert_eq!(fmt_f64(x).parse::<f64>().unwrap(), x);
+        }
+    }
+}

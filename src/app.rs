@@ -71,14 +71,35 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-        report::write_all(
-            &dir,
-            &[
-                ("summary.json", [json.as_slice(), b"\n"].concat()),
-                ("timeseries.csv", report::timeseries_csv(&rec)),
-            ],
-        )?;
-        eprintln!("wrote {}/{{summary.json,timeseries.csv}}", dir.display());
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            ("summary.json".into(), [json.as_slice(), b"\n"].concat()),
+            ("timeseries.csv".into(), report::timeseries_csv(&rec)),
+        ];
+        if !args.no_charts {
+            let charts = [
+                ("timeseries", report::figures::timeseries(&scenario, &rec), "Attempts offered, admitted, 429s and completions per second, with each model's RPS cap; below, requests in flight."),
+                ("latency-cdf", report::figures::latency_cdf(&scenario, &rec), "Cumulative distribution of end-to-end latency of succeeded requests (arrival to completion, including backoff), per stream."),
+            ];
+            let mut figures = Vec::new();
+            for (stem, chart, caption) in charts {
+                let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+                files.push((format!("{stem}.png"), r.png));
+                files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+                figures.push((r.svg, caption.to_string()));
+            }
+            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            files.push((
+                "index.html".into(),
+                report::pages::run_page(&summary, &source, figures).into_bytes(),
+            ));
+        }
+        let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        report::write_all(&dir, &refs)?;
+        eprintln!(
+            "wrote {}: {}",
+            dir.display(),
+            files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+        );
     }
     if args.json {
         emit(out, &format!("{}\n", String::from_utf8_lossy(&json)))
@@ -259,5 +280,12 @@ fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<(
     emit(
         out,
         &format!("merged {} runs from {} folders into {}\n", rows.len(), dirs.len(), dir.display()),
+    )
+}
+
+fn chart_error(stem: &str, message: String) -> Error {
+    Error::io(
+        Path::new(&format!("{stem}.png")),
+        std::io::Error::other(format!("cannot draw the chart: {message}")),
     )
 }

@@ -20,7 +20,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a scenario: print a summary, write summary.json and timeseries.csv
+    /// Run a scenario: print a summary; write summary.json, timeseries.csv, charts and index.html
     Run(RunArgs),
     /// Check scenario files without running them
     Validate {
@@ -91,6 +91,9 @@ pub struct RunArgs {
     /// Write no files, only print the summary
     #[arg(long)]
     pub no_files: bool,
+    /// Skip the charts and the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Args, Debug)]

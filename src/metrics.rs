@@ -64,6 +64,20 @@ impl Distribution {
         (self.count() > 0).then(|| self.sum as f64 / self.count() as f64)
     }
 
+    /// The empirical CDF as (value / `per_unit`, fraction of values <= it), one point per
+    /// distinct recorded histogram bucket, in increasing order.
+    pub fn cdf(&self, per_unit: f64) -> Vec<(f64, f64)> {
+        let n = self.count() as f64;
+        let mut seen = 0u64;
+        self.hist
+            .iter_recorded()
+            .map(|v| {
+                seen += v.count_since_last_iteration();
+                (v.value_iterated_to().min(self.max) as f64 / per_unit, seen as f64 / n)
+            })
+            .collect()
+    }
+
     pub fn merge(&mut self, other: &Distribution) {
         self.hist
             .add(&other.hist)

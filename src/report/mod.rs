@@ -3,6 +3,10 @@
 //! place only once every file of the set has been written.
 
 pub mod attempt_log;
+pub mod charts;
+pub mod figures;
+pub mod html;
+pub mod pages;
 pub mod summary;
 pub mod table;
 

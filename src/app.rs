@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{Catalog, TierSel};
-use crate::cli::{Cli, Command, LimitsArgs, RunArgs, SweepArgs};
+use crate::cli::{Cli, Command, CompareArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs};
 use crate::client::PRESETS;
 use crate::error::{Error, InputError, Result};
 use crate::metrics::Recorder;
@@ -27,6 +27,8 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Validate { files } => validate(&files, out),
         Command::Limits(args) => limits(&args, out),
         Command::Sweep(args) => sweep(&args, out),
+        Command::CompareTiers(args) => compare_tiers(&args, out),
+        Command::Plan(args) => plan(&args, out),
         Command::Merge { dirs, out: dest } => merge(&dirs, dest.as_deref(), out),
         Command::Presets => {
             let mut s = String::from(
@@ -77,8 +79,16 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         ];
         if !args.no_charts {
             let charts = [
-                ("timeseries", report::figures::timeseries(&scenario, &rec), "Attempts offered, admitted, 429s and completions per second, with each model's RPS cap; below, requests in flight."),
-                ("latency-cdf", report::figures::latency_cdf(&scenario, &rec), "Cumulative distribution of end-to-end latency of succeeded requests (arrival to completion, including backoff), per stream."),
+                (
+                    "timeseries",
+                    report::figures::timeseries(&scenario, &rec),
+                    "Attempts offered, admitted, 429s and completions per second, with each model's RPS cap; below, requests in flight.",
+                ),
+                (
+                    "latency-cdf",
+                    report::figures::latency_cdf(&scenario, &rec),
+                    "Cumulative distribution of end-to-end latency of succeeded requests (arrival to completion, including backoff), per stream.",
+                ),
             ];
             let mut figures = Vec::new();
             for (stem, chart, caption) in charts {
@@ -93,12 +103,17 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 report::pages::run_page(&summary, &source, figures).into_bytes(),
             ));
         }
-        let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        let refs: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
         report::write_all(&dir, &refs)?;
         eprintln!(
             "wrote {}: {}",
             dir.display(),
-            files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            files
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if args.json {
@@ -238,7 +253,12 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         }
     });
     let manifest = sweep::Manifest::of(&grid, args.shard);
-    write_sweep(&dir, &manifest, &rows, args.shard.is_none() && !args.no_charts)?;
+    write_sweep(
+        &dir,
+        &manifest,
+        &rows,
+        args.shard.is_none() && !args.no_charts,
+    )?;
     emit(
         out,
         &format!(
@@ -257,10 +277,22 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 /// Writes a sweep folder: the manifest and runs, and (for a whole sweep) the aggregate.
-fn write_sweep(dir: &Path, manifest: &crate::sweep::Manifest, rows: &[crate::sweep::RunRow], whole_extras: bool) -> Result<()> {
+fn write_sweep(
+    dir: &Path,
+    manifest: &crate::sweep::Manifest,
+    rows: &[crate::sweep::RunRow],
+    whole_extras: bool,
+) -> Result<()> {
     use crate::sweep;
     let mut files: Vec<(&str, Vec<u8>)> = vec![
-        ("sweep.json", [serde_json::to_vec_pretty(manifest).expect("manifest serialises"), b"\n".to_vec()].concat()),
+        (
+            "sweep.json",
+            [
+                serde_json::to_vec_pretty(manifest).expect("manifest serialises"),
+                b"\n".to_vec(),
+            ]
+            .concat(),
+        ),
         ("runs.csv", sweep::runs_csv(&manifest.axes, rows)),
     ];
     if manifest.shard.is_none() {
@@ -273,13 +305,20 @@ fn write_sweep(dir: &Path, manifest: &crate::sweep::Manifest, rows: &[crate::swe
 
 fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<()> {
     let (manifest, rows) = crate::sweep::merge(dirs)?;
-    let dir = dest
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("output").join(&manifest.scenario_name).join("sweep"));
+    let dir = dest.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&manifest.scenario_name)
+            .join("sweep")
+    });
     write_sweep(&dir, &manifest, &rows, false)?;
     emit(
         out,
-        &format!("merged {} runs from {} folders into {}\n", rows.len(), dirs.len(), dir.display()),
+        &format!(
+            "merged {} runs from {} folders into {}\n",
+            rows.len(),
+            dirs.len(),
+            dir.display()
+        ),
     )
 }
 
@@ -287,5 +326,461 @@ fn chart_error(stem: &str, message: String) -> Error {
     Error::io(
         Path::new(&format!("{stem}.png")),
         std::io::Error::other(format!("cannot draw the chart: {message}")),
+    )
+}
+
+fn replications(arg: Option<u32>, doc: &scenario::Document) -> Result<u32> {
+    let r = arg
+        .or(doc.sweep.as_ref().map(|s| s.replications))
+        .unwrap_or(5);
+    if !(1..=scenario::MAX_REPLICATIONS).contains(&r) {
+        return Err(Error::Usage(format!(
+            "--replications {r}: allowed from 1 to {}",
+            scenario::MAX_REPLICATIONS
+        )));
+    }
+    Ok(r)
+}
+
+/// The tiers to use: those asked for (each checked), or every tier the scenario can run on.
+fn pick_tiers(asked: &Option<Vec<String>>, base: &scenario::Scenario) -> Result<Vec<String>> {
+    match asked {
+        None => Ok(base.available_tiers.clone()),
+        Some(list) => {
+            for t in list {
+                if !base.available_tiers.contains(t) {
+                    return Err(Error::Usage(format!(
+                        "--tiers: tier {t:?} has no limits for this scenario's models; available: {}",
+                        base.available_tiers.join(", ")
+                    )));
+                }
+            }
+            Ok(list.clone())
+        }
+    }
+}
+
+fn mean_ci(a: &crate::sweep::AggRow, metric: &str) -> (f64, Option<(f64, f64)>) {
+    let i = crate::report::summary::metric_index(metric).expect("known metric");
+    (a.stats[i].mean.unwrap_or(0.0), a.stats[i].ci95)
+}
+
+fn fmt_opt(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::sweep;
+    let doc = scenario::Document::load(&args.file)?;
+    let overrides = Overrides {
+        seed: args.seed,
+        duration: args.duration,
+    };
+    let (base, warnings) = doc.resolve(&overrides, &[])?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    let tiers = pick_tiers(&args.tiers, &base)?;
+    let spec = scenario::SweepSpec {
+        replications: replications(args.replications, &doc)?,
+        tiers: Some(scenario::TierAxis::List(tiers.clone())),
+        load: None,
+        clients: None,
+        params: Vec::new(),
+    };
+    let grid = sweep::expand(&doc, &spec, &overrides)?;
+    let rows = sweep::execute(&grid, &grid.runs());
+    let agg = sweep::aggregate(&rows);
+    let spend: Vec<Option<f64>> = grid
+        .points
+        .iter()
+        .map(|p| p.scenario.tier_spend_usd)
+        .collect();
+    let headers: Vec<String> = [
+        "tier",
+        "spend (USD)",
+        "goodput (req/s)",
+        "goodput 95% CI",
+        "success %",
+        "429 %",
+        "gave up %",
+        "p50 (s)",
+        "p99 (s)",
+        "attempts/req",
+        "RPS used %",
+        "TPM used %",
+    ]
+    .map(String::from)
+    .to_vec();
+    let table: Vec<Vec<String>> = agg
+        .iter()
+        .zip(&spend)
+        .map(|(a, sp)| {
+            let (g, ci) = mean_ci(a, "goodput_rps");
+            vec![
+                a.labels[0].clone(),
+                sp.map_or("by request".into(), |v| format!("{v}")),
+                format!("{g:.2}"),
+                ci.map_or("-".into(), |(lo, hi)| format!("{lo:.2} to {hi:.2}")),
+                fmt_opt(a.mean("success_pct"), 2),
+                fmt_opt(a.mean("rate_limited_pct"), 2),
+                fmt_opt(a.mean("gave_up_pct"), 2),
+                fmt_opt(a.mean("latency_p50_s"), 3),
+                fmt_opt(a.mean("latency_p99_s"), 3),
+                fmt_opt(a.mean("attempts_per_request_mean"), 2),
+                fmt_opt(a.mean("rps_utilisation").map(|u| 100.0 * u), 1),
+                fmt_opt(a.mean("tpm_utilisation").map(|u| 100.0 * u), 1),
+            ]
+        })
+        .collect();
+    let text = text_table(&headers, &table);
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&grid.name)
+            .join("compare-tiers")
+    });
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&headers).expect("writing to memory");
+    for r in &table {
+        w.write_record(r).expect("writing to memory");
+    }
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "tiers.csv".into(),
+            w.into_inner().expect("writing to memory"),
+        ),
+        ("runs.csv".into(), sweep::runs_csv(&grid.axes, &rows)),
+        (
+            "aggregate.csv".into(),
+            sweep::aggregate_csv(&grid.axes, &agg),
+        ),
+    ];
+    if !args.no_charts {
+        let bars: Vec<report::figures::TierBar> = agg
+            .iter()
+            .map(|a| report::figures::TierBar {
+                tier: a.labels[0].clone(),
+                goodput: mean_ci(a, "goodput_rps"),
+                success_pct: mean_ci(a, "success_pct"),
+                p99_s: mean_ci(a, "latency_p99_s"),
+                attempts_per_request: mean_ci(a, "attempts_per_request_mean"),
+            })
+            .collect();
+        let offered = agg
+            .first()
+            .and_then(|a| a.mean("offered_rps"))
+            .unwrap_or(0.0);
+        let chart = report::figures::compare_tiers(&grid.name, offered, &bars);
+        let r = report::charts::render(&chart).map_err(|m| chart_error("compare-tiers", m))?;
+        files.push(("compare-tiers.png".into(), r.png));
+        files.push(("compare-tiers.svg".into(), r.svg.clone().into_bytes()));
+        let lead = format!(
+            "Scenario {} at its own load ({:.2} requests/s offered) on tiers {}, {} replications each (seeds derived from {}). Means over replications; the goodput interval is a 95% confidence interval (Student t).",
+            grid.name,
+            offered,
+            tiers.join(", "),
+            grid.replications,
+            grid.base_seed
+        );
+        let page = report::pages::simple_page(
+            &format!("ratesim: {} on each tier", grid.name),
+            &lead,
+            vec![("Tier comparison".into(), headers.clone(), table.clone())],
+            vec![(
+                r.svg,
+                "Goodput, success, p99 latency and attempts per request on each tier.".into(),
+            )],
+            &std::fs::read_to_string(&args.file).unwrap_or_default(),
+        );
+        files.push(("index.html".into(), page.into_bytes()));
+    }
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    report::write_all(&dir, &refs)?;
+    eprintln!("wrote {}", dir.display());
+    emit(
+        out,
+        &format!(
+            "{} on each tier ({} replications; means):\n\n{text}",
+            grid.name, grid.replications
+        ),
+    )
+}
+
+/// A plain-text table, columns right-aligned except the first.
+fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut s = line(headers);
+    s.push('\n');
+    for r in rows {
+        s.push_str(&line(r));
+        s.push('\n');
+    }
+    s
+}
+
+fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::plan;
+    let doc = scenario::Document::load(&args.file)?;
+    let overrides = Overrides {
+        seed: args.seed,
+        duration: args.duration,
+    };
+    let mut slo = Vec::new();
+    for s in &args.slo {
+        slo.extend(plan::parse_slo(s).map_err(|m| Error::Usage(format!("--slo: {m}")))?);
+    }
+    if !(args.precision.is_finite() && args.precision > 0.0 && args.precision <= 0.5) {
+        return Err(Error::Usage(format!(
+            "--precision {}: allowed: a number > 0 and at most 0.5 (relative)",
+            args.precision
+        )));
+    }
+    if !(2..=200).contains(&args.points) {
+        return Err(Error::Usage(format!(
+            "--points {}: allowed from 2 to 200",
+            args.points
+        )));
+    }
+    let (base, warnings) = doc.resolve(&overrides, &[])?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    let opts = plan::PlanOptions {
+        tiers: pick_tiers(&args.tiers, &base)?,
+        slo,
+        replications: replications(args.replications, &doc)?,
+        precision: args.precision,
+        curve_points: args.points,
+    };
+    let p = plan::plan(&doc, &overrides, &opts)?;
+    let slo_text = p
+        .slo
+        .iter()
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let headers: Vec<String> = [
+        "tier",
+        "spend (USD)",
+        "max load (x)",
+        "max offered (req/s)",
+        "fails at (x)",
+        "meets SLO at own load",
+        "goodput at max (req/s)",
+        "p99 at max (s)",
+        "success at max %",
+    ]
+    .map(String::from)
+    .to_vec();
+    let table: Vec<Vec<String>> = p
+        .tiers
+        .iter()
+        .map(|t| {
+            let k = t.at_knee.as_ref();
+            vec![
+                t.tier.clone(),
+                t.spend_usd.map_or("by request".into(), |v| format!("{v}")),
+                t.knee.map_or("none".into(), |l| format!("{l:.4}")),
+                t.knee
+                    .map_or("-".into(), |l| format!("{:.2}", l * p.base_offered_rps)),
+                t.fails_at.map_or("not found".into(), |l| format!("{l:.4}")),
+                if t.at_own_load.meets { "yes" } else { "no" }.into(),
+                fmt_opt(k.map(|e| e.goodput_rps), 2),
+                fmt_opt(k.and_then(|e| e.p99_s), 3),
+                fmt_opt(k.map(|e| e.success_pct), 3),
+            ]
+        })
+        .collect();
+    let verdict = match &p.cheapest {
+        Some(t) => {
+            let spend = p
+                .tiers
+                .iter()
+                .find(|x| &x.tier == t)
+                .and_then(|x| x.spend_usd);
+            format!(
+                "cheapest tier that meets the SLO at the scenario's own load ({:.2} req/s): tier {t} (unlocked at {} cumulative spend)",
+                p.base_offered_rps,
+                spend.map_or("by request".into(), |v| format!("${v}"))
+            )
+        }
+        None => format!(
+            "no tier meets the SLO at the scenario's own load ({:.2} req/s)",
+            p.base_offered_rps
+        ),
+    };
+    let precision_note = format!(
+        "max load: the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {:.1}% (the search precision). Each load pools {} replications.",
+        100.0 * p.precision,
+        p.replications
+    );
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&p.scenario_name).join("plan"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&headers).expect("writing to memory");
+    for r in &table {
+        w.write_record(r).expect("writing to memory");
+    }
+    let mut c = csv::Writer::from_writer(Vec::new());
+    c.write_record([
+        "tier",
+        "load",
+        "offered_rps",
+        "goodput_rps",
+        "success_pct",
+        "rate_limited_pct",
+        "gave_up_pct",
+        "latency_p50_s",
+        "latency_p99_s",
+        "latency_mean_s",
+        "attempts_per_request_mean",
+        "meets_slo",
+        "source",
+    ])
+    .expect("writing to memory");
+    for t in &p.tiers {
+        for (src, evals) in [("search", &t.searched), ("curve", &t.curve)] {
+            for e in evals {
+                let o = |x: Option<f64>| x.map_or(String::new(), crate::sweep::fmt_f64);
+                c.write_record([
+                    t.tier.clone(),
+                    crate::sweep::fmt_f64(e.load),
+                    crate::sweep::fmt_f64(e.offered_rps),
+                    crate::sweep::fmt_f64(e.goodput_rps),
+                    crate::sweep::fmt_f64(e.success_pct),
+                    crate::sweep::fmt_f64(e.rate_limited_pct),
+                    crate::sweep::fmt_f64(e.gave_up_pct),
+                    o(e.p50_s),
+                    o(e.p99_s),
+                    o(e.mean_s),
+                    crate::sweep::fmt_f64(e.attempts_mean),
+                    e.meets.to_string(),
+                    src.to_string(),
+                ])
+                .expect("writing to memory");
+            }
+        }
+    }
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "plan.csv".into(),
+            w.into_inner().expect("writing to memory"),
+        ),
+        (
+            "curves.csv".into(),
+            c.into_inner().expect("writing to memory"),
+        ),
+        (
+            "plan.json".into(),
+            [
+                serde_json::to_vec_pretty(&p).expect("plan serialises"),
+                b"\n".to_vec(),
+            ]
+            .concat(),
+        ),
+    ];
+    if !args.no_charts {
+        let point = |e: &plan::Evaluation| {
+            (
+                e.offered_rps,
+                e.goodput_rps,
+                e.p99_s,
+                e.success_pct,
+                e.attempts_mean,
+            )
+        };
+        let curves: Vec<report::figures::Curve> = p
+            .tiers
+            .iter()
+            .map(|t| report::figures::Curve {
+                tier: t.tier.clone(),
+                points: t.curve.iter().map(point).collect(),
+                knee: t.at_knee.as_ref().map(point),
+            })
+            .collect();
+        let p99_slo = p
+            .slo
+            .iter()
+            .find(|t| t.metric == plan::SloMetric::Latency(0.99))
+            .map(|t| t.threshold);
+        let success_slo = p
+            .slo
+            .iter()
+            .find(|t| t.metric == plan::SloMetric::Success)
+            .map(|t| t.threshold);
+        let cap = report::figures::capacity(&p.scenario_name, &curves, p99_slo, success_slo);
+        let amp_groups: Vec<(String, Vec<(f64, f64)>)> = p
+            .tiers
+            .iter()
+            .map(|t| {
+                (
+                    format!("tier {}", t.tier),
+                    t.curve
+                        .iter()
+                        .map(|e| (e.offered_rps, e.attempts_mean))
+                        .collect(),
+                )
+            })
+            .collect();
+        let amp = report::figures::amplification(
+            &p.scenario_name,
+            "offered load (requests/s)",
+            &amp_groups,
+        );
+        let mut figures = Vec::new();
+        for (stem, chart, caption) in [
+            ("capacity", cap, format!("Goodput, p99 latency and success against offered load per tier; SLO: {slo_text}. Rings mark each tier's highest load meeting the SLO.")),
+            ("amplification", amp, "Mean attempts per request against offered load: retries multiply the load the server sees.".to_string()),
+        ] {
+            let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+            files.push((format!("{stem}.png"), r.png));
+            files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+            figures.push((r.svg, caption));
+        }
+        let lead = format!("SLO: {slo_text}. {verdict}. {precision_note}");
+        let page = report::pages::simple_page(
+            &format!("ratesim: capacity plan for {}", p.scenario_name),
+            &lead,
+            vec![(
+                "Highest load meeting the SLO, per tier".into(),
+                headers.clone(),
+                table.clone(),
+            )],
+            figures,
+            &std::fs::read_to_string(&args.file).unwrap_or_default(),
+        );
+        files.push(("index.html".into(), page.into_bytes()));
+    }
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    report::write_all(&dir, &refs)?;
+    eprintln!("wrote {}", dir.display());
+    emit(
+        out,
+        &format!(
+            "capacity plan for {} with SLO {slo_text}\n\n{}\n{verdict}\n{precision_note}\n",
+            p.scenario_name,
+            text_table(&headers, &table)
+        ),
     )
 }

@@ -34,6 +34,10 @@ pub enum Command {
     Presets,
     /// Run a scenario's [sweep] grid (axes x replications) in parallel: runs.csv, aggregate.csv
     Sweep(SweepArgs),
+    /// Run the same workload against each tier (with replications): table, CSV and chart
+    CompareTiers(CompareArgs),
+    /// Find each tier's highest load that meets an SLO, and the cheapest tier for your load
+    Plan(PlanArgs),
     /// Combine sweep shard folders into the runs.csv and aggregate.csv of the whole sweep
     Merge {
         /// Shard folders written by `ratesim sweep --shard K/N`
@@ -43,6 +47,63 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario file
+    pub file: PathBuf,
+    /// Tiers to compare [default: every tier with limits for the scenario's models]
+    #[arg(long, value_delimiter = ',')]
+    pub tiers: Option<Vec<String>>,
+    /// Replications per tier [default: the scenario's [sweep] replications, or 5]
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Replace the scenario's seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the scenario's duration
+    #[arg(long, value_parser = duration_arg)]
+    pub duration: Option<SimDuration>,
+    /// Output folder [default: output/<scenario name>/compare-tiers]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the chart and the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Scenario file
+    pub file: PathBuf,
+    /// Service-level objective terms, e.g. --slo 'p99<=10s' --slo 'success>=99.9%' (or comma-separated)
+    #[arg(long, required = true)]
+    pub slo: Vec<String>,
+    /// Tiers to plan for [default: every tier with limits for the scenario's models]
+    #[arg(long, value_delimiter = ',')]
+    pub tiers: Option<Vec<String>>,
+    /// Replications pooled at each load [default: the scenario's [sweep] replications, or 5]
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Relative precision of each tier's highest load (stop when hi/lo - 1 <= this)
+    #[arg(long, default_value_t = 0.02)]
+    pub precision: f64,
+    /// Loads per tier on the capacity chart
+    #[arg(long, default_value_t = 12)]
+    pub points: usize,
+    /// Replace the scenario's seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the scenario's duration
+    #[arg(long, value_parser = duration_arg)]
+    pub duration: Option<SimDuration>,
+    /// Output folder [default: output/<scenario name>/plan]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the charts and the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Args, Debug)]

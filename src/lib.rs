@@ -28,6 +28,7 @@ pub mod error;
 pub mod latency;
 pub mod limiter;
 pub mod metrics;
+pub mod plan;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

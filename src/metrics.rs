@@ -73,7 +73,10 @@ impl Distribution {
             .iter_recorded()
             .map(|v| {
                 seen += v.count_since_last_iteration();
-                (v.value_iterated_to().min(self.max) as f64 / per_unit, seen as f64 / n)
+                (
+                    v.value_iterated_to().min(self.max) as f64 / per_unit,
+                    seen as f64 / n,
+                )
             })
             .collect()
     }

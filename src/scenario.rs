@@ -157,7 +157,11 @@ impl Document {
         Document::parse(&source, &file, path.parent())
     }
 
-    pub fn parse(source: &str, file: &str, base_dir: Option<&Path>) -> Result<Document, InputError> {
+    pub fn parse(
+        source: &str,
+        file: &str,
+        base_dir: Option<&Path>,
+    ) -> Result<Document, InputError> {
         let spanned = |e: toml::de::Error| {
             let err = InputError::new(file, e.message().trim_end().to_string());
             match e.span() {
@@ -192,9 +196,9 @@ impl Document {
         for edit in edits {
             apply_edit(&mut table, edit).map_err(|m| InputError::new(&self.file, m))?;
         }
-        let mut raw: RawScenario = toml::Value::Table(table).try_into().map_err(|e| {
-            InputError::new(&self.file, e.message().trim_end().to_string())
-        })?;
+        let mut raw: RawScenario = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| InputError::new(&self.file, e.message().trim_end().to_string()))?;
         if let Some(seed) = overrides.seed {
             raw.seed = seed;
         }
@@ -264,10 +268,16 @@ fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(
             (Seg::Index(n), toml::Value::Array(a)) => {
                 let len = a.len();
                 a.get_mut(n).ok_or_else(|| {
-                    format!("path `{path}`: index {n} is out of range (the array has {len} entries)")
+                    format!(
+                        "path `{path}`: index {n} is out of range (the array has {len} entries)"
+                    )
                 })?
             }
-            _ => return Err(format!("path `{path}` does not lead to a value of the scenario")),
+            _ => {
+                return Err(format!(
+                    "path `{path}` does not lead to a value of the scenario"
+                ));
+            }
         };
         if i == last {
             *cur = value;
@@ -895,9 +905,9 @@ fn validate(
         .tier_names()
         .into_iter()
         .filter(|t| {
-            models.iter().all(|m| {
-                m.limits_from == "inline" || catalog.lookup(&m.name, t).is_some()
-            })
+            models
+                .iter()
+                .all(|m| m.limits_from == "inline" || catalog.lookup(&m.name, t).is_some())
         })
         .map(str::to_string)
         .collect();
@@ -928,7 +938,9 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
         Some(n) => {
             return Err(ctx.err(
                 "sweep.replications",
-                format!("value {n} is not allowed: replications must be from 1 to {MAX_REPLICATIONS}"),
+                format!(
+                    "value {n} is not allowed: replications must be from 1 to {MAX_REPLICATIONS}"
+                ),
             ));
         }
     };
@@ -960,20 +972,29 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
     };
     if let Some(load) = &raw.load {
         if load.is_empty() {
-            return Err(ctx.err("sweep.load", "an empty list is not allowed: give at least one load multiplier"));
+            return Err(ctx.err(
+                "sweep.load",
+                "an empty list is not allowed: give at least one load multiplier",
+            ));
         }
         for (i, &x) in load.iter().enumerate() {
             if !(x.is_finite() && x > 0.0 && x <= 1000.0) {
                 return Err(ctx.err(
                     &format!("sweep.load[{i}]"),
-                    format!("value {} is not allowed: a load multiplier must be > 0 and at most 1000", fmt_num(x)),
+                    format!(
+                        "value {} is not allowed: a load multiplier must be > 0 and at most 1000",
+                        fmt_num(x)
+                    ),
                 ));
             }
         }
     }
     if let Some(clients) = &raw.clients {
         if clients.is_empty() {
-            return Err(ctx.err("sweep.clients", "an empty list is not allowed: give preset names or client tables"));
+            return Err(ctx.err(
+                "sweep.clients",
+                "an empty list is not allowed: give preset names or client tables",
+            ));
         }
         for (i, c) in clients.iter().enumerate() {
             if !matches!(c, toml::Value::String(_) | toml::Value::Table(_)) {
@@ -997,7 +1018,10 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
             ));
         }
         if p.values.is_empty() {
-            return Err(ctx.err(&format!("sweep.params[{i}].values"), "an empty list is not allowed"));
+            return Err(ctx.err(
+                &format!("sweep.params[{i}].values"),
+                "an empty list is not allowed",
+            ));
         }
         params.push(SweepParam {
             path: p.path.clone(),

@@ -84,11 +84,17 @@ pub fn value_label(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Table(t) => {
-            let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={}", value_label(v))).collect();
+            let parts: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k}={}", value_label(v)))
+                .collect();
             format!("{{{}}}", parts.join(" "))
         }
         toml::Value::Array(a) => {
-            format!("[{}]", a.iter().map(value_label).collect::<Vec<_>>().join(" "))
+            format!(
+                "[{}]",
+                a.iter().map(value_label).collect::<Vec<_>>().join(" ")
+            )
         }
         other => other.to_string(),
     }
@@ -115,8 +121,17 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
             TierAxis::All => base.available_tiers.clone(),
             TierAxis::List(l) => l.clone(),
         };
-        let steps = tiers.iter().map(|t| Step::Edit(Edit::Tier(t.clone()))).collect();
-        axes.push((Axis { name: "tier".into(), labels: tiers }, steps));
+        let steps = tiers
+            .iter()
+            .map(|t| Step::Edit(Edit::Tier(t.clone())))
+            .collect();
+        axes.push((
+            Axis {
+                name: "tier".into(),
+                labels: tiers,
+            },
+            steps,
+        ));
     }
     if let Some(clients) = &spec.clients {
         axes.push((
@@ -124,7 +139,10 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
                 name: "client".into(),
                 labels: clients.iter().map(value_label).collect(),
             },
-            clients.iter().map(|c| Step::Edit(Edit::Client(c.clone()))).collect(),
+            clients
+                .iter()
+                .map(|c| Step::Edit(Edit::Client(c.clone())))
+                .collect(),
         ));
     }
     for p in &spec.params {
@@ -164,7 +182,11 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
             choice[i] = rest % s.len();
             rest /= s.len();
         }
-        let labels: Vec<String> = axes.iter().zip(&choice).map(|(a, &c)| a.labels[c].clone()).collect();
+        let labels: Vec<String> = axes
+            .iter()
+            .zip(&choice)
+            .map(|(a, &c)| a.labels[c].clone())
+            .collect();
         let edits: Vec<Edit> = steps
             .iter()
             .zip(&choice)
@@ -313,12 +335,18 @@ pub fn execute(grid: &Grid, runs: &[RunSpec]) -> Vec<RunRow> {
 /// Two-sided 95 % quantile of Student's t with `df` degrees of freedom.
 pub fn t95(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
-        2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     // Beyond 30, interpolate linearly in 1/df between 30, 40, 60, 120 and infinity.
-    const TAIL: [(f64, f64); 5] = [(30.0, 2.042), (40.0, 2.021), (60.0, 2.000), (120.0, 1.980), (f64::INFINITY, 1.960)];
+    const TAIL: [(f64, f64); 5] = [
+        (30.0, 2.042),
+        (40.0, 2.021),
+        (60.0, 2.000),
+        (120.0, 1.980),
+        (f64::INFINITY, 1.960),
+    ];
     match df {
         0 => f64::NAN,
         1..=30 => TABLE[df - 1],
@@ -351,11 +379,21 @@ impl Stat {
         let xs: Vec<f64> = values.collect();
         let n = xs.len();
         if n == 0 {
-            return Stat { n, mean: None, std: None, ci95: None };
+            return Stat {
+                n,
+                mean: None,
+                std: None,
+                ci95: None,
+            };
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n == 1 {
-            return Stat { n, mean: Some(mean), std: None, ci95: None };
+            return Stat {
+                n,
+                mean: Some(mean),
+                std: None,
+                ci95: None,
+            };
         }
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let std = var.sqrt();
@@ -390,7 +428,11 @@ pub fn aggregate(rows: &[RunRow]) -> Vec<AggRow> {
     let mut start = 0;
     while start < rows.len() {
         let point = rows[start].point;
-        let end = start + rows[start..].iter().take_while(|r| r.point == point).count();
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|r| r.point == point)
+                .count();
         let group = &rows[start..end];
         let stats = (0..METRICS.len())
             .map(|m| Stat::of(group.iter().filter_map(|r| r.values[m])))
@@ -487,11 +529,13 @@ impl Manifest {
 pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
     let mpath = dir.join("sweep.json");
     let bad = |path: &Path, m: String| Error::Input(InputError::new(path.display().to_string(), m));
-    let text = std::fs::read_to_string(&mpath).map_err(|e| bad(&mpath, format!("cannot read: {e}")))?;
+    let text =
+        std::fs::read_to_string(&mpath).map_err(|e| bad(&mpath, format!("cannot read: {e}")))?;
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| bad(&mpath, format!("not a ratesim sweep manifest: {e}")))?;
     let rpath = dir.join("runs.csv");
-    let mut rdr = csv::Reader::from_path(&rpath).map_err(|e| bad(&rpath, format!("cannot read: {e}")))?;
+    let mut rdr =
+        csv::Reader::from_path(&rpath).map_err(|e| bad(&rpath, format!("cannot read: {e}")))?;
     let naxes = manifest.axes.len();
     let expected = 4 + naxes + METRICS.len();
     let mut rows = Vec::new();
@@ -500,16 +544,25 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
         let line = rec.position().map_or(0, |p| p.line());
         let bad_row = |m: &str| bad(&rpath, format!("line {line}: {m}"));
         if rec.len() != expected {
-            return Err(bad_row(&format!("{} fields, expected {expected}", rec.len())));
+            return Err(bad_row(&format!(
+                "{} fields, expected {expected}",
+                rec.len()
+            )));
         }
-        let num = |i: usize| rec[i].parse::<u64>().map_err(|_| bad_row(&format!("bad number `{}`", &rec[i])));
+        let num = |i: usize| {
+            rec[i]
+                .parse::<u64>()
+                .map_err(|_| bad_row(&format!("bad number `{}`", &rec[i])))
+        };
         let values = (0..METRICS.len())
             .map(|m| {
                 let f = &rec[4 + naxes + m];
                 if f.is_empty() {
                     Ok(None)
                 } else {
-                    f.parse::<f64>().map(Some).map_err(|_| bad_row(&format!("bad value `{f}` for {}", METRICS[m])))
+                    f.parse::<f64>()
+                        .map(Some)
+                        .map_err(|_| bad_row(&format!("bad value `{f}` for {}", METRICS[m])))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -531,7 +584,10 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
     let mut rows = Vec::new();
     for d in dirs {
         let (m, r) = read_dir(d)?;
-        let whole = Manifest { shard: None, ..m.clone() };
+        let whole = Manifest {
+            shard: None,
+            ..m.clone()
+        };
         match &manifest {
             None => manifest = Some(whole),
             Some(first) if *first != whole => {
@@ -545,11 +601,15 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
         }
         rows.extend(r);
     }
-    let manifest = manifest.ok_or_else(|| Error::Usage("merge needs at least one folder".into()))?;
+    let manifest =
+        manifest.ok_or_else(|| Error::Usage("merge needs at least one folder".into()))?;
     rows.sort_by_key(|r| r.index);
     for w in rows.windows(2) {
         if w[0].index == w[1].index {
-            return Err(Error::Usage(format!("run {} appears in more than one folder", w[0].index)));
+            return Err(Error::Usage(format!(
+                "run {} appears in more than one folder",
+                w[0].index
+            )));
         }
     }
     if rows.len() != manifest.total_runs || rows.iter().enumerate().any(|(i, r)| r.index != i) {

@@ -146,7 +146,10 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let body = root
-        .titled(&chart.title, ("sans-serif", 22).into_font().style(FontStyle::Bold))
+        .titled(
+            &chart.title,
+            ("sans-serif", 22).into_font().style(FontStyle::Bold),
+        )
         .map_err(err)?;
     let areas = body.split_evenly((chart.rows.max(1), chart.cols.max(1)));
     for (area, panel) in areas.iter().zip(&chart.panels) {
@@ -178,10 +181,20 @@ fn range(values: impl Iterator<Item = f64>, log: bool, from_zero: bool) -> (f64,
         hi = lo + 1.0;
     }
     let pad = (hi - lo) * 0.05;
-    (if from_zero && lo == 0.0 { 0.0 } else { lo - pad }, hi + pad)
+    (
+        if from_zero && lo == 0.0 {
+            0.0
+        } else {
+            lo - pad
+        },
+        hi + pad,
+    )
 }
 
-fn draw_line_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePanel) -> Result<(), String> {
+fn draw_line_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &LinePanel,
+) -> Result<(), String> {
     let xs = p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.0));
     let (x0, x1) = range(xs, p.log_x, false);
     let (y0, y1) = p.y_range.unwrap_or_else(|| {
@@ -235,7 +248,12 @@ fn trim(v: f64) -> String {
     }
 }
 
-fn line_panel_on<DB, X, Y>(area: &DrawingArea<DB, Shift>, p: &LinePanel, x: X, y: Y) -> Result<(), String>
+fn line_panel_on<DB, X, Y>(
+    area: &DrawingArea<DB, Shift>,
+    p: &LinePanel,
+    x: X,
+    y: Y,
+) -> Result<(), String>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
@@ -267,11 +285,19 @@ where
         let style = ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2);
         let label = h.label.clone();
         chart
-            .draw_series(DashedLineSeries::new(vec![(xr.start, h.y), (xr.end, h.y)], 8, 5, style))
+            .draw_series(DashedLineSeries::new(
+                vec![(xr.start, h.y), (xr.end, h.y)],
+                8,
+                5,
+                style,
+            ))
             .map_err(err)?
             .label(label)
             .legend(move |(lx, ly)| {
-                PathElement::new(vec![(lx, ly), (lx + 20, ly)], ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2))
+                PathElement::new(
+                    vec![(lx, ly), (lx + 20, ly)],
+                    ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2),
+                )
             });
         let _ = i;
     }
@@ -281,13 +307,17 @@ where
             .points
             .iter()
             .copied()
-            .filter(|(a, b)| a.is_finite() && b.is_finite() && (!p.log_x || *a > 0.0) && (!p.log_y || *b > 0.0))
+            .filter(|(a, b)| {
+                a.is_finite() && b.is_finite() && (!p.log_x || *a > 0.0) && (!p.log_y || *b > 0.0)
+            })
             .collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
             .map_err(err)?
             .label(s.name.clone())
-            .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], c.stroke_width(3)));
+            .legend(move |(lx, ly)| {
+                PathElement::new(vec![(lx, ly), (lx + 20, ly)], c.stroke_width(3))
+            });
         if s.dots {
             chart
                 .draw_series(pts.iter().map(|pt| Circle::new(*pt, 3, c.filled())))
@@ -320,7 +350,10 @@ where
     Ok(())
 }
 
-fn draw_bar_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BarPanel) -> Result<(), String> {
+fn draw_bar_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &BarPanel,
+) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let n = p.categories.len().max(1);
     let tops = p
@@ -359,7 +392,10 @@ fn draw_bar_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BarPane
     chart
         .draw_series(p.values.iter().enumerate().map(|(i, v)| {
             let mut bar = Rectangle::new(
-                [(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), *v)],
+                [
+                    (SegmentValue::Exact(i as i32), 0.0),
+                    (SegmentValue::Exact(i as i32 + 1), *v),
+                ],
                 colour(0).mix(0.8).filled(),
             );
             bar.set_margin(0, 0, 12, 12);
@@ -370,7 +406,10 @@ fn draw_bar_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BarPane
         .draw_series(p.intervals.iter().enumerate().filter_map(|(i, iv)| {
             iv.map(|(lo, hi)| {
                 PathElement::new(
-                    vec![(SegmentValue::CenterOf(i as i32), lo), (SegmentValue::CenterOf(i as i32), hi)],
+                    vec![
+                        (SegmentValue::CenterOf(i as i32), lo),
+                        (SegmentValue::CenterOf(i as i32), hi),
+                    ],
                     BLACK.stroke_width(2),
                 )
             })
@@ -387,7 +426,12 @@ fn draw_bar_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BarPane
             ))
             .map_err(err)?
             .label(label)
-            .legend(|(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], RGBColor(200, 0, 0).stroke_width(2)));
+            .legend(|(lx, ly)| {
+                PathElement::new(
+                    vec![(lx, ly), (lx + 20, ly)],
+                    RGBColor(200, 0, 0).stroke_width(2),
+                )
+            });
     }
     if !p.hlines.is_empty() {
         chart
@@ -419,8 +463,15 @@ mod tests {
                         points: vec![(0.1, 0.0), (1.0, 0.5), (10.0, 1.0)],
                         dots: true,
                     }],
-                    hlines: vec![HLine { y: 0.9, label: "slo".into() }],
-                    markers: vec![Marker { series: 0, x: 1.0, y: 0.5 }],
+                    hlines: vec![HLine {
+                        y: 0.9,
+                        label: "slo".into(),
+                    }],
+                    markers: vec![Marker {
+                        series: 0,
+                        x: 1.0,
+                        y: 0.5,
+                    }],
                     ..LinePanel::default()
                 }),
                 Panel::Bar(BarPanel {

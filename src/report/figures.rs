@@ -29,18 +29,40 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
         format!("per second, mean over {bucket} s")
     };
     let series = vec![
-        Series { name: "attempts offered".into(), points: mean_per_s(&|i| s[i].attempts), dots: false },
-        Series { name: "admitted".into(), points: mean_per_s(&|i| s[i].admitted), dots: false },
-        Series { name: "429s".into(), points: mean_per_s(&|i| s[i].rate_limited), dots: false },
-        Series { name: "completions".into(), points: mean_per_s(&|i| s[i].completions), dots: false },
+        Series {
+            name: "attempts offered".into(),
+            points: mean_per_s(&|i| s[i].attempts),
+            dots: false,
+        },
+        Series {
+            name: "admitted".into(),
+            points: mean_per_s(&|i| s[i].admitted),
+            dots: false,
+        },
+        Series {
+            name: "429s".into(),
+            points: mean_per_s(&|i| s[i].rate_limited),
+            dots: false,
+        },
+        Series {
+            name: "completions".into(),
+            points: mean_per_s(&|i| s[i].completions),
+            dots: false,
+        },
     ];
     let caps: Vec<HLine> = scenario
         .models
         .iter()
-        .map(|m| HLine { y: m.limits.rps.as_f64(), label: format!("{} RPS cap ({})", m.name, m.limits.rps) })
+        .map(|m| HLine {
+            y: m.limits.rps.as_f64(),
+            label: format!("{} RPS cap ({})", m.name, m.limits.rps),
+        })
         .collect();
     Chart {
-        title: format!("{}: traffic per second (tier {})", scenario.name, scenario.tier),
+        title: format!(
+            "{}: traffic per second (tier {})",
+            scenario.name, scenario.tier
+        ),
         panels: vec![
             Panel::Line(LinePanel {
                 title: format!("attempts, admissions, 429s and completions ({per})"),
@@ -51,12 +73,16 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
                 ..LinePanel::default()
             }),
             Panel::Line(LinePanel {
-                title: "requests in flight (arrived, not yet ended) at the end of each second".into(),
+                title: "requests in flight (arrived, not yet ended) at the end of each second"
+                    .into(),
                 x_label: "simulated time (s)".into(),
                 y_label: "requests".into(),
                 series: vec![Series {
                     name: "in flight".into(),
-                    points: (0..n).step_by(bucket).map(|i| (i as f64, in_flight[i] as f64)).collect(),
+                    points: (0..n)
+                        .step_by(bucket)
+                        .map(|i| (i as f64, in_flight[i] as f64))
+                        .collect(),
                     dots: false,
                 }],
                 ..LinePanel::default()
@@ -76,7 +102,11 @@ pub fn latency_cdf(scenario: &Scenario, rec: &Recorder) -> Chart {
         .iter()
         .zip(&rec.streams)
         .filter(|(_, c)| c.succeeded > 0)
-        .map(|(s, c)| Series { name: s.name.clone(), points: c.latency_us.cdf(1e6), dots: false })
+        .map(|(s, c)| Series {
+            name: s.name.clone(),
+            points: c.latency_us.cdf(1e6),
+            dots: false,
+        })
         .collect();
     if scenario.streams.len() > 1 {
         let mut all = Counters::default();
@@ -84,11 +114,18 @@ pub fn latency_cdf(scenario: &Scenario, rec: &Recorder) -> Chart {
             all.merge(c);
         }
         if all.succeeded > 0 {
-            series.push(Series { name: "all streams".into(), points: all.latency_us.cdf(1e6), dots: false });
+            series.push(Series {
+                name: "all streams".into(),
+                points: all.latency_us.cdf(1e6),
+                dots: false,
+            });
         }
     }
     Chart {
-        title: format!("{}: latency of succeeded requests (arrival to completion)", scenario.name),
+        title: format!(
+            "{}: latency of succeeded requests (arrival to completion)",
+            scenario.name
+        ),
         panels: vec![Panel::Line(LinePanel {
             title: "cumulative distribution, log time axis".into(),
             x_label: "end-to-end latency (s)".into(),
@@ -118,7 +155,10 @@ pub struct TierBar {
 /// Goodput, success, p99 latency and retry amplification per tier, with 95 % intervals.
 pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
     let cats: Vec<String> = bars.iter().map(|b| format!("tier {}", b.tier)).collect();
-    let panel = |title: &str, y: &str, f: &dyn Fn(&TierBar) -> (f64, Option<(f64, f64)>), hl: Vec<HLine>| {
+    let panel = |title: &str,
+                 y: &str,
+                 f: &dyn Fn(&TierBar) -> (f64, Option<(f64, f64)>),
+                 hl: Vec<HLine>| {
         Panel::Bar(BarPanel {
             title: title.into(),
             x_label: "tier".into(),
@@ -136,11 +176,29 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
                 "goodput",
                 "succeeded requests per second",
                 &|b| b.goodput,
-                vec![HLine { y: offered_rps, label: format!("offered load ({offered_rps:.1} req/s)") }],
+                vec![HLine {
+                    y: offered_rps,
+                    label: format!("offered load ({offered_rps:.1} req/s)"),
+                }],
             ),
-            panel("success", "succeeded requests (%)", &|b| b.success_pct, vec![]),
-            panel("p99 latency", "p99 end-to-end latency (s)", &|b| b.p99_s, vec![]),
-            panel("retry amplification", "attempts per request (mean)", &|b| b.attempts_per_request, vec![]),
+            panel(
+                "success",
+                "succeeded requests (%)",
+                &|b| b.success_pct,
+                vec![],
+            ),
+            panel(
+                "p99 latency",
+                "p99 end-to-end latency (s)",
+                &|b| b.p99_s,
+                vec![],
+            ),
+            panel(
+                "retry amplification",
+                "attempts per request (mean)",
+                &|b| b.attempts_per_request,
+                vec![],
+            ),
         ],
         rows: 2,
         cols: 2,
@@ -159,7 +217,12 @@ pub struct Curve {
 
 /// Capacity planning: goodput, p99 latency and success against offered load, one line per
 /// tier, the SLO drawn and each tier's knee marked.
-pub fn capacity(name: &str, curves: &[Curve], p99_slo: Option<f64>, success_slo: Option<f64>) -> Chart {
+pub fn capacity(
+    name: &str,
+    curves: &[Curve],
+    p99_slo: Option<f64>,
+    success_slo: Option<f64>,
+) -> Chart {
     let line = |f: &dyn Fn(&(f64, f64, Option<f64>, f64, f64)) -> Option<f64>| -> (Vec<Series>, Vec<Marker>) {
         let series = curves
             .iter()
@@ -197,7 +260,13 @@ pub fn capacity(name: &str, curves: &[Curve], p99_slo: Option<f64>, success_slo:
                 log_y: true,
                 series: l,
                 markers: lm,
-                hlines: p99_slo.map(|y| HLine { y, label: format!("SLO p99 <= {y} s") }).into_iter().collect(),
+                hlines: p99_slo
+                    .map(|y| HLine {
+                        y,
+                        label: format!("SLO p99 <= {y} s"),
+                    })
+                    .into_iter()
+                    .collect(),
                 ..LinePanel::default()
             }),
             Panel::Line(LinePanel {
@@ -206,7 +275,13 @@ pub fn capacity(name: &str, curves: &[Curve], p99_slo: Option<f64>, success_slo:
                 y_label: "succeeded requests (%)".into(),
                 series: s,
                 markers: sm,
-                hlines: success_slo.map(|y| HLine { y, label: format!("SLO success >= {y}%") }).into_iter().collect(),
+                hlines: success_slo
+                    .map(|y| HLine {
+                        y,
+                        label: format!("SLO success >= {y}%"),
+                    })
+                    .into_iter()
+                    .collect(),
                 ..LinePanel::default()
             }),
         ],
@@ -227,7 +302,11 @@ pub fn amplification(name: &str, x_label: &str, groups: &[(String, Vec<(f64, f64
             y_label: "attempts per request (mean)".into(),
             series: groups
                 .iter()
-                .map(|(n, pts)| Series { name: n.clone(), points: pts.clone(), dots: true })
+                .map(|(n, pts)| Series {
+                    name: n.clone(),
+                    points: pts.clone(),
+                    dots: true,
+                })
                 .collect(),
             ..LinePanel::default()
         })],

@@ -38,23 +38,35 @@ fn latency_row(label: &str, t: &Totals) -> Vec<String> {
         secs(l.max),
         secs(l.mean),
         t.attempts_per_request.mean.map_or("-".into(), f2),
-        t.attempts_per_request.max.map_or("-".into(), |v| format!("{v:.0}")),
+        t.attempts_per_request
+            .max
+            .map_or("-".into(), |v| format!("{v:.0}")),
     ]
 }
 
 /// `index.html` of `ratesim run`: the scenario, the summary tables and the charts.
 pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> String {
-    let spend = s.tier_spend_usd.map_or("by request".into(), |v| format!("${v}"));
+    let spend = s
+        .tier_spend_usd
+        .map_or("by request".into(), |v| format!("${v}"));
     let mut blocks = vec![Block::P(format!(
         "{} Seed {}, tier {} (unlocked at {spend} cumulative spend). Limits: {} ({}). Arrivals for {:.0} s; simulated {:.1} s, {}; {} events.",
-        s.scenario.description.clone().map(|d| format!("{d}.")).unwrap_or_default(),
+        s.scenario
+            .description
+            .clone()
+            .map(|d| format!("{d}."))
+            .unwrap_or_default(),
         s.seed,
         s.tier,
         s.catalog.limits.source,
         s.catalog.limits.date,
         s.duration_s,
         s.simulated_s,
-        if s.cut_off { "cut off at the hard stop" } else { "drained until every request ended" },
+        if s.cut_off {
+            "cut off at the hard stop"
+        } else {
+            "drained until every request ended"
+        },
         s.totals.events
     ))];
     blocks.push(Block::H2("Requests and attempts".into()));
@@ -69,8 +81,17 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
     }
     blocks.push(Block::Table {
         headers: [
-            "", "requests", "attempts", "admitted", "429s", "succeeded", "gave up", "never fits", "in flight",
-            "success %", "goodput (req/s)",
+            "",
+            "requests",
+            "attempts",
+            "admitted",
+            "429s",
+            "succeeded",
+            "gave up",
+            "never fits",
+            "in flight",
+            "success %",
+            "goodput (req/s)",
         ]
         .map(String::from)
         .to_vec(),
@@ -82,16 +103,33 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
         rows.push(latency_row(&format!("stream {}", st.stream), &st.totals));
     }
     blocks.push(Block::Table {
-        headers: ["", "p50", "p90", "p99", "p99.9", "max", "mean", "attempts mean", "attempts max"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+            "mean",
+            "attempts mean",
+            "attempts max",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
     });
     blocks.push(Block::H2("Caps".into()));
     blocks.push(Block::Table {
-        headers: ["model", "RPS cap", "RPS used", "TPM cap", "TPM used", "tokens admitted"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "model",
+            "RPS cap",
+            "RPS used",
+            "TPM cap",
+            "TPM used",
+            "tokens admitted",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: s
             .models
             .iter()
@@ -101,7 +139,8 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
                     m.rps_cap.to_string(),
                     format!("{:.1}%", 100.0 * m.rps_utilisation),
                     m.tpm_cap.map_or("none".into(), |t| t.to_string()),
-                    m.tpm_utilisation.map_or("-".into(), |u| format!("{:.1}%", 100.0 * u)),
+                    m.tpm_utilisation
+                        .map_or("-".into(), |u| format!("{:.1}%", 100.0 * u)),
                     m.totals.tokens_admitted.to_string(),
                 ]
             })
@@ -124,7 +163,13 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
 }
 
 /// A generic page: a lead paragraph, tables, figures and the scenario file.
-pub fn simple_page(title: &str, lead: &str, tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>, figures: Vec<(String, String)>, source: &str) -> String {
+pub fn simple_page(
+    title: &str,
+    lead: &str,
+    tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>,
+    figures: Vec<(String, String)>,
+    source: &str,
+) -> String {
     let mut blocks = vec![Block::P(lead.to_string())];
     for (heading, headers, rows) in tables {
         blocks.push(Block::H2(heading));
@@ -138,5 +183,9 @@ pub fn simple_page(title: &str, lead: &str, tables: Vec<(String, Vec<String>, Ve
     }
     blocks.push(Block::H2("Scenario file".into()));
     blocks.push(Block::Pre(source.to_string()));
-    page(title, &format!("ratesim {}", env!("CARGO_PKG_VERSION")), &blocks)
+    page(
+        title,
+        &format!("ratesim {}", env!("CARGO_PKG_VERSION")),
+        &blocks,
+    )
 }

@@ -1,0 +1,453 @@
+//! Capacity planning: for each tier, the highest load multiplier that meets a service-level
+//! objective (SLO), found by bisection over load with replications.
+//!
+//! Each evaluation pools `replications` runs (their counters and histograms are merged, so a
+//! p99 is the p99 of all requests of all replications). Replication k of a tier uses the same
+//! seed at every load (common random numbers), so the search sees a smooth, nearly monotone
+//! response instead of fresh noise at each step.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::metrics::Counters;
+use crate::scenario::{Document, Edit, Overrides, Scenario};
+use crate::sweep::run_seed;
+
+/// Which number an SLO term constrains.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum SloMetric {
+    /// A latency quantile of succeeded requests (0.5, 0.9, 0.99, 0.999), in seconds.
+    Latency(f64),
+    /// Mean latency of succeeded requests, seconds.
+    LatencyMean,
+    /// Succeeded / requests, percent.
+    Success,
+    /// 429s / attempts, percent.
+    RateLimited,
+    /// Gave up / requests, percent.
+    GaveUp,
+    /// Mean attempts per request.
+    Attempts,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Op {
+    Le,
+    Lt,
+    Ge,
+    Gt,
+}
+
+/// One term of an SLO, such as `p99<=10s`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SloTerm {
+    pub text: String,
+    pub metric: SloMetric,
+    pub op: Op,
+    pub threshold: f64,
+}
+
+const SLO_HELP: &str = "an SLO term is METRIC OP VALUE: p50|p90|p99|p999|mean (latency, e.g. p99<=10s, p50<=800ms), success (e.g. success>=99.9%), rate_limited (429s per attempt, e.g. rate_limited<=1%), gave_up (e.g. gave_up<=0.1%), attempts (mean attempts per request, e.g. attempts<=1.5); OP is <=, <, >= or >";
+
+/// Parses one or more comma-separated SLO terms.
+pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
+    let mut out = Vec::new();
+    for raw in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let t: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        let (pos, op, width) = ["<=", ">=", "<", ">"]
+            .iter()
+            .filter_map(|o| t.find(o).map(|p| (p, *o, o.len())))
+            .min_by_key(|(p, _, w)| (*p, std::cmp::Reverse(*w)))
+            .ok_or_else(|| format!("`{raw}` has no comparison; {SLO_HELP}"))?;
+        let (name, value) = (&t[..pos], &t[pos + width..]);
+        let op = match op {
+            "<=" => Op::Le,
+            "<" => Op::Lt,
+            ">=" => Op::Ge,
+            _ => Op::Gt,
+        };
+        let metric = match name {
+            "p50" => SloMetric::Latency(0.5),
+            "p90" => SloMetric::Latency(0.9),
+            "p99" => SloMetric::Latency(0.99),
+            "p999" | "p99.9" => SloMetric::Latency(0.999),
+            "mean" => SloMetric::LatencyMean,
+            "success" => SloMetric::Success,
+            "rate_limited" | "429" => SloMetric::RateLimited,
+            "gave_up" => SloMetric::GaveUp,
+            "attempts" => SloMetric::Attempts,
+            other => {
+                return Err(format!(
+                    "unknown SLO metric `{other}` in `{raw}`; {SLO_HELP}"
+                ));
+            }
+        };
+        let number = |s: &str| -> Result<f64, String> {
+            s.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("`{raw}`: `{s}` is not a number >= 0; {SLO_HELP}"))
+        };
+        let threshold = match metric {
+            SloMetric::Latency(_) | SloMetric::LatencyMean => {
+                if let Some(ms) = value.strip_suffix("ms") {
+                    number(ms)? / 1000.0
+                } else {
+                    number(value.strip_suffix('s').unwrap_or(value))?
+                }
+            }
+            SloMetric::Success | SloMetric::RateLimited | SloMetric::GaveUp => {
+                let v = number(value.strip_suffix('%').unwrap_or(value))?;
+                if v > 100.0 {
+                    return Err(format!("`{raw}`: a percentage is at most 100"));
+                }
+                v
+            }
+            SloMetric::Attempts => number(value)?,
+        };
+        out.push(SloTerm {
+            text: raw.to_string(),
+            metric,
+            op,
+            threshold,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("no SLO given; {SLO_HELP}"));
+    }
+    Ok(out)
+}
+
+/// Pooled results of the replications at one load.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    pub load: f64,
+    pub offered_rps: f64,
+    pub goodput_rps: f64,
+    pub success_pct: f64,
+    pub rate_limited_pct: f64,
+    pub gave_up_pct: f64,
+    pub p50_s: Option<f64>,
+    pub p99_s: Option<f64>,
+    pub mean_s: Option<f64>,
+    pub attempts_mean: f64,
+    pub meets: bool,
+}
+
+impl Evaluation {
+    fn from_counters(
+        load: f64,
+        c: &Counters,
+        window_s: f64,
+        simulated_s: f64,
+        slo: &[SloTerm],
+    ) -> Evaluation {
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                100.0 * a as f64 / b as f64
+            }
+        };
+        let q = |p: f64| c.latency_us.quantile(p).map(|v| v as f64 / 1e6);
+        let mut e = Evaluation {
+            load,
+            offered_rps: c.requests as f64 / window_s,
+            goodput_rps: c.succeeded as f64 / simulated_s,
+            success_pct: pct(c.succeeded, c.requests),
+            rate_limited_pct: pct(c.rate_limited, c.attempts),
+            gave_up_pct: pct(c.gave_up, c.requests),
+            p50_s: q(0.5),
+            p99_s: q(0.99),
+            mean_s: c.latency_us.mean().map(|m| m / 1e6),
+            attempts_mean: c.attempts_per_request.mean().unwrap_or(0.0),
+            meets: false,
+        };
+        e.meets = slo.iter().all(|t| {
+            let v = match t.metric {
+                SloMetric::Latency(p) => q(p),
+                SloMetric::LatencyMean => e.mean_s,
+                SloMetric::Success => Some(e.success_pct),
+                SloMetric::RateLimited => Some(e.rate_limited_pct),
+                SloMetric::GaveUp => Some(e.gave_up_pct),
+                SloMetric::Attempts => Some(e.attempts_mean),
+            };
+            // No succeeded request means no latency: a latency objective is then not met.
+            v.is_some_and(|v| match t.op {
+                Op::Le => v <= t.threshold,
+                Op::Lt => v < t.threshold,
+                Op::Ge => v >= t.threshold,
+                Op::Gt => v > t.threshold,
+            })
+        });
+        e
+    }
+}
+
+/// Settings of a plan.
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    pub tiers: Vec<String>,
+    pub slo: Vec<SloTerm>,
+    pub replications: u32,
+    /// Relative precision of the knee: the search stops when hi / lo - 1 <= precision.
+    pub precision: f64,
+    /// Points per tier on the chart's load grid.
+    pub curve_points: usize,
+}
+
+/// Loads searched: from 1/1024 to 1024 times the scenario's own.
+pub const MIN_LOAD: f64 = 1.0 / 1024.0;
+pub const MAX_LOAD: f64 = 1024.0;
+
+/// The result for one tier.
+#[derive(Clone, Debug, Serialize)]
+pub struct TierPlan {
+    pub tier: String,
+    pub spend_usd: Option<f64>,
+    /// Highest load multiplier found to meet the SLO (`None`: not even the smallest load).
+    pub knee: Option<f64>,
+    /// The smallest load found to fail (`None`: none up to [`MAX_LOAD`], or the highest load
+    /// the scenario's rates allow).
+    pub fails_at: Option<f64>,
+    /// The evaluation at the scenario's own load (1.0).
+    pub at_own_load: Evaluation,
+    pub at_knee: Option<Evaluation>,
+    /// Every load evaluated by the search, in order.
+    pub searched: Vec<Evaluation>,
+    /// The chart's load grid.
+    pub curve: Vec<Evaluation>,
+}
+
+/// The whole plan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub scenario_name: String,
+    pub slo: Vec<SloTerm>,
+    pub replications: u32,
+    pub precision: f64,
+    /// Offered requests per second at load 1.0.
+    pub base_offered_rps: f64,
+    pub tiers: Vec<TierPlan>,
+    /// The cheapest tier that meets the SLO at the scenario's own load.
+    pub cheapest: Option<String>,
+}
+
+struct TierSearch<'a> {
+    scenario: Scenario,
+    key: u64,
+    opts: &'a PlanOptions,
+    /// The highest load the search may try: [`MAX_LOAD`], or less where a stream's rate would
+    /// exceed the largest rate a scenario allows.
+    max_load: f64,
+}
+
+impl TierSearch<'_> {
+    fn evaluate(&self, load: f64) -> Evaluation {
+        let window_s = self.scenario.duration.as_secs_f64();
+        let parts: Vec<(Counters, f64)> = (0..self.opts.replications)
+            .into_par_iter()
+            .map(|k| {
+                let mut s = self.scenario.clone();
+                s.seed = run_seed(self.scenario.seed, self.key, k);
+                s.scale_load(load)
+                    .expect("loads stay within max_load, which keeps every rate allowed");
+                let (rec, outcome) = crate::simulate(&s);
+                let mut c = Counters::default();
+                for sc in &rec.streams {
+                    c.merge(sc);
+                }
+                let simulated = outcome.end.0.max(s.duration.0) as f64 / 1e9;
+                (c, simulated)
+            })
+            .collect();
+        let mut all = Counters::default();
+        let mut simulated = 0.0;
+        for (c, s) in &parts {
+            all.merge(c);
+            simulated += s;
+        }
+        Evaluation::from_counters(
+            load,
+            &all,
+            window_s * f64::from(self.opts.replications),
+            simulated,
+            &self.opts.slo,
+        )
+    }
+
+    /// Brackets the threshold by doubling or halving from load 1, then bisects.
+    fn search(&self) -> (Option<f64>, Option<f64>, Vec<Evaluation>) {
+        let mut searched = Vec::new();
+        let eval = |load: f64, searched: &mut Vec<Evaluation>| {
+            let e = self.evaluate(load);
+            let m = e.meets;
+            searched.push(e);
+            m
+        };
+        let (mut lo, mut hi) = (None, None);
+        if eval(1.0, &mut searched) {
+            lo = Some(1.0);
+            let mut x = 2.0;
+            while x <= self.max_load {
+                if eval(x, &mut searched) {
+                    lo = Some(x);
+                    x *= 2.0;
+                } else {
+                    hi = Some(x);
+                    break;
+                }
+            }
+        } else {
+            hi = Some(1.0);
+            let mut x = 0.5;
+            while x >= MIN_LOAD {
+                if eval(x, &mut searched) {
+                    lo = Some(x);
+                    break;
+                }
+                hi = Some(x);
+                x /= 2.0;
+            }
+        }
+        if let (Some(mut l), Some(mut h)) = (lo, hi) {
+            while h / l - 1.0 > self.opts.precision {
+                let mid = (l + h) / 2.0;
+                if eval(mid, &mut searched) {
+                    l = mid;
+                } else {
+                    h = mid;
+                }
+            }
+            lo = Some(l);
+            hi = Some(h);
+        }
+        (lo, hi, searched)
+    }
+}
+
+/// Runs the plan: a search per tier (tiers in parallel), then the chart's load grid.
+pub fn plan(
+    doc: &Document,
+    overrides: &Overrides,
+    opts: &PlanOptions,
+) -> crate::error::Result<Plan> {
+    let mut searches = Vec::new();
+    for tier in &opts.tiers {
+        let (scenario, _) = doc.resolve(overrides, &[Edit::Tier(tier.clone())])?;
+        let key = crate::engine::mix64(tier.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+        }));
+        let max_load = scenario
+            .streams
+            .iter()
+            .map(|st| crate::scenario::MAX_RATE_PER_SEC / st.arrivals.process.rate_per_sec())
+            .fold(MAX_LOAD, f64::min);
+        searches.push(TierSearch {
+            scenario,
+            key,
+            opts,
+            max_load,
+        });
+    }
+    let base_offered_rps: f64 = searches
+        .first()
+        .map(|s| {
+            s.scenario
+                .streams
+                .iter()
+                .map(|st| st.arrivals.process.rate_per_sec() * active_fraction(&s.scenario, st))
+                .sum()
+        })
+        .unwrap_or(0.0);
+    let results: Vec<(Option<f64>, Option<f64>, Vec<Evaluation>)> =
+        searches.par_iter().map(TierSearch::search).collect();
+    // One load grid for every tier, up to 1.5 times the largest finite knee.
+    let top = results
+        .iter()
+        .filter_map(|(lo, hi, _)| hi.or(*lo))
+        .fold(1.0f64, f64::max)
+        * 1.5;
+    let top = searches.iter().map(|s| s.max_load).fold(top, f64::min);
+    let n = opts.curve_points.max(2);
+    let grid: Vec<f64> = (1..=n).map(|i| top * i as f64 / n as f64).collect();
+    let curves: Vec<Vec<Evaluation>> = searches
+        .par_iter()
+        .map(|s| grid.par_iter().map(|&l| s.evaluate(l)).collect())
+        .collect();
+    let mut tiers = Vec::new();
+    for ((s, (lo, hi, searched)), curve) in searches.iter().zip(results).zip(curves) {
+        let at_own_load = searched[0].clone();
+        let at_knee = lo.and_then(|l| searched.iter().rev().find(|e| e.load == l).cloned());
+        tiers.push(TierPlan {
+            tier: s.scenario.tier.clone(),
+            spend_usd: s.scenario.tier_spend_usd,
+            knee: lo,
+            fails_at: hi,
+            at_own_load,
+            at_knee,
+            searched,
+            curve,
+        });
+    }
+    let cheapest = tiers
+        .iter()
+        .filter(|t| t.at_own_load.meets)
+        .min_by(|a, b| {
+            let spend = |t: &TierPlan| t.spend_usd.unwrap_or(f64::INFINITY);
+            spend(a).total_cmp(&spend(b))
+        })
+        .map(|t| t.tier.clone());
+    Ok(Plan {
+        scenario_name: searches
+            .first()
+            .map(|s| s.scenario.name.clone())
+            .unwrap_or_default(),
+        slo: opts.slo.clone(),
+        replications: opts.replications,
+        precision: opts.precision,
+        base_offered_rps,
+        tiers,
+        cheapest,
+    })
+}
+
+/// The share of the arrival window during which a stream is active.
+fn active_fraction(s: &Scenario, st: &crate::scenario::Stream) -> f64 {
+    let d = s.duration.as_secs_f64();
+    let end = st.arrivals.end.map_or(d, |e| e.as_secs_f64().min(d));
+    ((end - st.arrivals.start.as_secs_f64()) / d).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slo_terms_parse_with_units() {
+        let t = parse_slo("p99<=10s, success>=99.9%,rate_limited <= 1%").unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (t[0].metric, t[0].op, t[0].threshold),
+            (SloMetric::Latency(0.99), Op::Le, 10.0)
+        );
+        assert_eq!(
+            (t[1].metric, t[1].op, t[1].threshold),
+            (SloMetric::Success, Op::Ge, 99.9)
+        );
+        assert_eq!(t[2].metric, SloMetric::RateLimited);
+        assert_eq!(parse_slo("p50<800ms").unwrap()[0].threshold, 0.8);
+        assert_eq!(parse_slo("p50<800ms").unwrap()[0].op, Op::Lt);
+    }
+
+    #[test]
+    fn bad_slo_terms_say_what_is_allowed() {
+        for bad in ["p98<=1s", "success=99", "p99<=fast", "success>=101%", ""] {
+            let e = parse_slo(bad).unwrap_err();
+            assert!(
+                e.contains("p50|p90|p99") || e.contains("at most 100"),
+                "{bad}: {e}"
+            );
+        }
+    }
+}

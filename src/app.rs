@@ -52,7 +52,7 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         eprintln!("warning: {}: {w}", args.file.display());
     }
     let mut rec = Recorder::new(scenario.streams.len());
-    let outcome = match &args.attempt_log {
+    let (outcome, pending_log) = match &args.attempt_log {
         Some(path) => {
             let models = scenario
                 .streams
@@ -61,10 +61,9 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 .collect();
             let mut log = AttemptLog::create(path, models, &mut rec)?;
             let outcome = crate::engine::run(&scenario, &mut log);
-            log.finish()?;
-            outcome
+            (outcome, Some(log.finish()?))
         }
-        None => crate::engine::run(&scenario, &mut rec),
+        None => (crate::engine::run(&scenario, &mut rec), None),
     };
     let summary = report::summarize(&scenario, &rec, &outcome);
     let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
@@ -115,6 +114,10 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    // The attempt log goes into place only once everything else is written.
+    if let Some(log) = pending_log {
+        log.commit()?;
     }
     if args.json {
         emit(out, &format!("{}\n", String::from_utf8_lossy(&json)))
@@ -701,14 +704,11 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         ),
     ];
     if !args.no_charts {
-        let point = |e: &plan::Evaluation| {
-            (
-                e.offered_rps,
-                e.goodput_rps,
-                e.p99_s,
-                e.success_pct,
-                e.attempts_mean,
-            )
+        let point = |e: &plan::Evaluation| report::figures::CurvePoint {
+            offered_rps: e.offered_rps,
+            goodput_rps: e.goodput_rps,
+            p99_s: e.p99_s,
+            success_pct: e.success_pct,
         };
         let curves: Vec<report::figures::Curve> = p
             .tiers

@@ -404,10 +404,24 @@ fn parse_tiers(name: &str, text: &str) -> Result<(Provenance, Vec<TierRow>), Inp
                 .at(Location::line(line))
                 .field("column `tier`"));
         }
+        if rows.iter().any(|r: &TierRow| r.tier == rec[0]) {
+            return Err(InputError::new(
+                name,
+                format!(
+                    "tier `{}` has a row already; each tier appears once",
+                    &rec[0]
+                ),
+            )
+            .at(Location::line(line))
+            .field("column `tier`"));
+        }
         rows.push(TierRow {
             tier: rec[0].to_string(),
             spend_usd: spend,
         });
+    }
+    if rows.is_empty() {
+        return Err(InputError::new(name, "the tiers table has no rows"));
     }
     Ok((provenance(name, text), rows))
 }

@@ -26,7 +26,8 @@ pub enum Decision {
 /// Settings of the server-side limiter (every one a documented assumption with a default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LimiterConfig {
-    /// Requests bucket capacity, in requests (default: one second of RPS).
+    /// Requests bucket capacity, in requests (default: one second of RPS, and at least one
+    /// request, so that a cap below 1 RPS, e.g. 20 RPM, still admits requests).
     pub request_burst: Option<Milli>,
     /// Tokens bucket capacity, in tokens (default: one minute of TPM).
     pub token_burst: Option<Milli>,
@@ -127,7 +128,8 @@ pub struct ModelLimiter {
 impl ModelLimiter {
     pub fn new(limits: &ModelLimits, cfg: &LimiterConfig) -> ModelLimiter {
         let requests = TokenBucket::new(
-            cfg.request_burst.unwrap_or(limits.rps),
+            cfg.request_burst
+                .unwrap_or_else(|| limits.rps.max(Milli::from_units(1))),
             limits.rps,
             SimDuration(NANOS_PER_SEC),
         );
@@ -304,6 +306,20 @@ mod tests {
         assert_eq!(l.check(SimTime::ZERO, 1001), Decision::NeverFits);
         // It debited nothing: a full-size request still passes.
         assert_eq!(l.check(SimTime::ZERO, 1000), Decision::Admit);
+    }
+
+    #[test]
+    fn a_cap_below_one_request_per_second_still_admits() {
+        // 20 RPM = 0.333 RPS: the bucket holds one request and refills every 3 s.
+        let lim = ModelLimits {
+            rps: Milli(333),
+            tpm: None,
+        };
+        let mut l = ModelLimiter::new(&lim, &LimiterConfig::default());
+        assert!(l.fits(1));
+        assert_eq!(l.check(SimTime::ZERO, 1), Decision::Admit);
+        assert!(matches!(l.check(secs(2.9), 1), Decision::Limited { .. }));
+        assert_eq!(l.check(secs(3.01), 1), Decision::Admit);
     }
 
     #[test]

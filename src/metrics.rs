@@ -135,7 +135,7 @@ impl Counters {
     }
 }
 
-/// One second of the run.
+/// One bucket of the run's time series (one second unless the run is very long).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Second {
     pub arrivals: u64,
@@ -147,11 +147,19 @@ pub struct Second {
     pub gave_up: u64,
 }
 
-/// Observes a run: counters per stream and a per-second time series of the whole run.
+/// Most time-series buckets kept: 2^18 one-second buckets cover 72.8 hours of simulated time.
+/// A longer run merges neighbouring buckets (2 s, 4 s, ...), so memory stays bounded whatever
+/// the simulated time span.
+pub const MAX_BUCKETS: usize = 1 << 18;
+
+/// Observes a run: counters per stream and a time series of the whole run.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     pub streams: Vec<Counters>,
-    pub seconds: Vec<Second>,
+    /// Bucket `i` covers `[i * bucket_s, (i + 1) * bucket_s)` seconds.
+    pub buckets: Vec<Second>,
+    /// Width of a bucket in seconds: 1, unless the run outgrew [`MAX_BUCKETS`] seconds.
+    pub bucket_s: u64,
 }
 
 /// Nanoseconds to whole microseconds, rounded up (so a nonzero latency never records as 0).
@@ -163,16 +171,21 @@ impl Recorder {
     pub fn new(streams: usize) -> Recorder {
         Recorder {
             streams: vec![Counters::default(); streams],
-            seconds: Vec::new(),
+            buckets: Vec::new(),
+            bucket_s: 1,
         }
     }
 
     fn second(&mut self, now: SimTime) -> &mut Second {
-        let i = (now.0 / NANOS_PER_SEC) as usize;
-        if i >= self.seconds.len() {
-            self.seconds.resize(i + 1, Second::default());
+        let mut i = (now.0 / NANOS_PER_SEC / self.bucket_s) as usize;
+        while i >= MAX_BUCKETS {
+            self.coarsen();
+            i = (now.0 / NANOS_PER_SEC / self.bucket_s) as usize;
         }
-        &mut self.seconds[i]
+        if i >= self.buckets.len() {
+            self.buckets.resize(i + 1, Second::default());
+        }
+        &mut self.buckets[i]
     }
 
     fn ended(&mut self, req: &Request, attempts: u32) {
@@ -181,10 +194,33 @@ impl Recorder {
             .record(u64::from(attempts));
     }
 
-    /// In-flight requests at the end of each second (arrived minus ended, cumulative).
+    /// Doubles the bucket width, merging neighbouring buckets.
+    fn coarsen(&mut self) {
+        let merged: Vec<Second> = self
+            .buckets
+            .chunks(2)
+            .map(|pair| {
+                let mut m = pair[0];
+                if let Some(b) = pair.get(1) {
+                    m.arrivals += b.arrivals;
+                    m.attempts += b.attempts;
+                    m.admitted += b.admitted;
+                    m.rate_limited += b.rate_limited;
+                    m.never_fits += b.never_fits;
+                    m.completions += b.completions;
+                    m.gave_up += b.gave_up;
+                }
+                m
+            })
+            .collect();
+        self.buckets = merged;
+        self.bucket_s *= 2;
+    }
+
+    /// In-flight requests at the end of each bucket (arrived minus ended, cumulative).
     pub fn in_flight_series(&self) -> Vec<u64> {
         let mut level: i128 = 0;
-        self.seconds
+        self.buckets
             .iter()
             .map(|s| {
                 level += i128::from(s.arrivals);

@@ -163,7 +163,17 @@ impl Document {
         base_dir: Option<&Path>,
     ) -> Result<Document, InputError> {
         let spanned = |e: toml::de::Error| {
-            let err = InputError::new(file, e.message().trim_end().to_string());
+            let mut message = e.message().trim_end().to_string();
+            if message == "duplicate key"
+                && let Some(span) = e.span()
+            {
+                let key: String = source[span.start..]
+                    .chars()
+                    .take_while(|c| !matches!(c, '=' | ']' | '\n'))
+                    .collect();
+                message = format!("duplicate key `{}`: each key may appear once", key.trim());
+            }
+            let err = InputError::new(file, message);
             match e.span() {
                 Some(span) => err.at(Location::of_offset(source, span.start)),
                 None => err,
@@ -206,7 +216,14 @@ impl Document {
             raw.duration = Dur(d);
         }
         let ctx = Ctx::new(&self.file, &self.source);
-        validate(raw, &ctx, self.base_dir.as_deref())
+        validate(raw, &ctx, self.base_dir.as_deref()).map_err(|e| {
+            // A value given on the command line is not the file's fault.
+            if overrides.duration.is_some() && e.field.as_deref() == Some("duration") {
+                InputError::new("--duration", e.message)
+            } else {
+                e
+            }
+        })
     }
 
     /// The value at a dotted path, if present (for labels and checks).
@@ -649,6 +666,8 @@ fn fmt_num(x: f64) -> String {
         "nan".to_string()
     } else if x.is_infinite() {
         if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if x != 0.0 && (x.abs() >= 1e15 || x.abs() < 1e-6) {
+        format!("{x:e}")
     } else {
         format!("{x}")
     }
@@ -1408,7 +1427,7 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
             TokenDist::Normal { mean, std }
         }
         RawDist::Lognormal => {
-            let (mean, std) = mean_std(f64::MIN_POSITIVE)?;
+            let (mean, std) = mean_std(1.0)?;
             TokenDist::Lognormal { mean, std }
         }
     })

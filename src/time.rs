@@ -54,10 +54,11 @@ impl SimDuration {
         SimDuration(ms * 1_000_000)
     }
 
-    /// Converts seconds to nanoseconds, rounding to the nearest nanosecond.
-    /// Negative and non-finite inputs become zero; callers validate before converting.
+    /// Converts seconds to nanoseconds, rounding to the nearest nanosecond. Values past the
+    /// end of representable time (including +inf) saturate; negative values and NaN become
+    /// zero (callers validate before converting).
     pub fn from_secs_f64(s: f64) -> SimDuration {
-        if s.is_finite() && s > 0.0 {
+        if s > 0.0 {
             SimDuration((s * NANOS_PER_SEC as f64).round().min(u64::MAX as f64) as u64)
         } else {
             SimDuration(0)
@@ -165,40 +166,50 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
                 )));
             }
         };
-        let part = scaled_decimal(number, scale)
-            .ok_or_else(|| DurationError(format!("`{text}`: {DURATION_HELP}")))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| DurationError(format!("`{text}` is too long")))?;
+        let too_long = || {
+            DurationError(format!(
+                "`{text}` is too long: durations go up to about 584 years (\"5124095h\")"
+            ))
+        };
+        let part = scaled_decimal(number, scale).map_err(|overflow| {
+            if overflow {
+                too_long()
+            } else {
+                DurationError(format!("`{text}`: {DURATION_HELP}"))
+            }
+        })?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
     }
     Ok(SimDuration(total))
 }
 
-/// `number * scale` for a decimal string, exact, or `None` if it is malformed, overflows, or
-/// has more precision than a nanosecond.
-fn scaled_decimal(number: &str, scale: u64) -> Option<u64> {
+/// `number * scale` for a decimal string, exact. `Err(true)` if it overflows, `Err(false)` if
+/// it is malformed or has more precision than a nanosecond.
+fn scaled_decimal(number: &str, scale: u64) -> Result<u64, bool> {
     let (int_part, frac_part) = match number.split_once('.') {
         Some((a, b)) => (a, b),
         None => (number, ""),
     };
     if int_part.is_empty() && frac_part.is_empty() || frac_part.contains('.') {
-        return None;
+        return Err(false);
     }
     let int: u64 = if int_part.is_empty() {
         0
     } else {
-        int_part.parse().ok()?
+        int_part.parse().map_err(|_| true)?
     };
-    let mut value = int.checked_mul(scale)?;
+    let mut value = int.checked_mul(scale).ok_or(true)?;
     let mut unit = scale;
     for digit in frac_part.bytes() {
         if !unit.is_multiple_of(10) {
-            return None; // finer than one nanosecond
+            return Err(false); // finer than one nanosecond
         }
         unit /= 10;
-        value = value.checked_add(u64::from(digit - b'0') * unit)?;
+        value = value
+            .checked_add(u64::from(digit - b'0') * unit)
+            .ok_or(true)?;
     }
-    Some(value)
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -236,6 +247,17 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn overlong_durations_say_so() {
+        let e = parse_duration("99999999999999h").unwrap_err();
+        assert!(e.0.contains("too long"), "{e}");
+        assert_eq!(
+            SimDuration::from_secs_f64(f64::INFINITY),
+            SimDuration(u64::MAX)
+        );
+        assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration(0));
     }
 
     #[test]

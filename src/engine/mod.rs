@@ -30,14 +30,14 @@ pub struct Request {
     pub stream: u32,
     /// 429s received so far.
     pub failures: u32,
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
 }
 
 impl Request {
     /// Tokens that count toward TPM: prompt plus completion (xAI counts every token).
     pub fn tokens(&self) -> u64 {
-        u64::from(self.prompt_tokens) + u64::from(self.completion_tokens)
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     /// The number of the current attempt, from 1.
@@ -182,8 +182,8 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                     previous_delay: SimDuration::ZERO,
                     stream,
                     failures: 0,
-                    prompt_tokens: u32::try_from(prompt).unwrap_or(u32::MAX),
-                    completion_tokens: u32::try_from(completion).unwrap_or(u32::MAX),
+                    prompt_tokens: prompt,
+                    completion_tokens: completion,
                 };
                 requests += 1;
                 observer.on_event(t, stream);
@@ -217,7 +217,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             Decision::Admit => {
                 let service = spec
                     .latency
-                    .service_time(u64::from(req.completion_tokens), &mut st.latency_rng);
+                    .service_time(req.completion_tokens, &mut st.latency_rng);
                 queue.schedule(t.after(service), Event::Complete(req));
             }
             Decision::NeverFits => {

@@ -38,13 +38,14 @@ impl<'a, O: Observer> AttemptLog<'a, O> {
         })
     }
 
-    /// Flushes and moves the log into place, or reports the first write error.
-    pub fn finish(mut self) -> Result<()> {
+    /// Flushes the log, or reports the first write error. The caller commits the returned file
+    /// once every other output is written, so a failed run leaves no log behind.
+    pub fn finish(mut self) -> Result<PendingFile> {
         if let Some(e) = self.error.take() {
             return Err(Error::io(&self.path, e));
         }
         self.out.flush().map_err(|e| Error::io(&self.path, e))?;
-        self.pending.commit()
+        Ok(self.pending)
     }
 }
 

@@ -9,8 +9,9 @@ const MAX_POINTS: usize = 1_200;
 
 /// Attempts, admissions, 429s and completions per second, and requests in flight.
 pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
-    let n = rec.seconds.len();
+    let n = rec.buckets.len();
     let bucket = n.div_ceil(MAX_POINTS).max(1);
+    let width = rec.bucket_s as f64;
     let in_flight = rec.in_flight_series();
     let mean_per_s = |f: &dyn Fn(usize) -> u64| -> Vec<(f64, f64)> {
         (0..n)
@@ -18,15 +19,18 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             .map(|start| {
                 let end = (start + bucket).min(n);
                 let sum: u64 = (start..end).map(f).sum();
-                (start as f64, sum as f64 / (end - start) as f64)
+                (
+                    start as f64 * width,
+                    sum as f64 / ((end - start) as f64 * width),
+                )
             })
             .collect()
     };
-    let s = &rec.seconds;
-    let per = if bucket == 1 {
+    let s = &rec.buckets;
+    let per = if bucket == 1 && rec.bucket_s == 1 {
         "per second".to_string()
     } else {
-        format!("per second, mean over {bucket} s")
+        format!("per second, mean over {} s", bucket as u64 * rec.bucket_s)
     };
     let series = vec![
         Series {
@@ -143,22 +147,22 @@ pub fn latency_cdf(scenario: &Scenario, rec: &Recorder) -> Chart {
     }
 }
 
+/// A mean and its 95 % confidence interval, if there is one.
+pub type MeanCi = (f64, Option<(f64, f64)>);
+
 /// One tier's aggregated results, for the comparison chart.
 pub struct TierBar {
     pub tier: String,
-    pub goodput: (f64, Option<(f64, f64)>),
-    pub success_pct: (f64, Option<(f64, f64)>),
-    pub p99_s: (f64, Option<(f64, f64)>),
-    pub attempts_per_request: (f64, Option<(f64, f64)>),
+    pub goodput: MeanCi,
+    pub success_pct: MeanCi,
+    pub p99_s: MeanCi,
+    pub attempts_per_request: MeanCi,
 }
 
 /// Goodput, success, p99 latency and retry amplification per tier, with 95 % intervals.
 pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
     let cats: Vec<String> = bars.iter().map(|b| format!("tier {}", b.tier)).collect();
-    let panel = |title: &str,
-                 y: &str,
-                 f: &dyn Fn(&TierBar) -> (f64, Option<(f64, f64)>),
-                 hl: Vec<HLine>| {
+    let panel = |title: &str, y: &str, f: &dyn Fn(&TierBar) -> MeanCi, hl: Vec<HLine>| {
         Panel::Bar(BarPanel {
             title: title.into(),
             x_label: "tier".into(),
@@ -207,12 +211,20 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
     }
 }
 
+/// Results at one offered load.
+#[derive(Clone, Copy, Debug)]
+pub struct CurvePoint {
+    pub offered_rps: f64,
+    pub goodput_rps: f64,
+    pub p99_s: Option<f64>,
+    pub success_pct: f64,
+}
+
 /// One tier's curve against offered load, and its knee (highest load meeting the SLO).
 pub struct Curve {
     pub tier: String,
-    /// (offered req/s, goodput req/s, p99 s, success %, attempts per request)
-    pub points: Vec<(f64, f64, Option<f64>, f64, f64)>,
-    pub knee: Option<(f64, f64, Option<f64>, f64, f64)>,
+    pub points: Vec<CurvePoint>,
+    pub knee: Option<CurvePoint>,
 }
 
 /// Capacity planning: goodput, p99 latency and success against offered load, one line per
@@ -223,25 +235,37 @@ pub fn capacity(
     p99_slo: Option<f64>,
     success_slo: Option<f64>,
 ) -> Chart {
-    let line = |f: &dyn Fn(&(f64, f64, Option<f64>, f64, f64)) -> Option<f64>| -> (Vec<Series>, Vec<Marker>) {
+    let line = |f: &dyn Fn(&CurvePoint) -> Option<f64>| -> (Vec<Series>, Vec<Marker>) {
         let series = curves
             .iter()
             .map(|c| Series {
                 name: format!("tier {}", c.tier),
-                points: c.points.iter().filter_map(|p| f(p).map(|y| (p.0, y))).collect(),
+                points: c
+                    .points
+                    .iter()
+                    .filter_map(|p| f(p).map(|y| (p.offered_rps, y)))
+                    .collect(),
                 dots: true,
             })
             .collect();
         let markers = curves
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.knee.as_ref().and_then(|k| f(k).map(|y| Marker { series: i, x: k.0, y })))
+            .filter_map(|(i, c)| {
+                c.knee.as_ref().and_then(|k| {
+                    f(k).map(|y| Marker {
+                        series: i,
+                        x: k.offered_rps,
+                        y,
+                    })
+                })
+            })
             .collect();
         (series, markers)
     };
-    let (g, gm) = line(&|p| Some(p.1));
-    let (l, lm) = line(&|p| p.2);
-    let (s, sm) = line(&|p| Some(p.3));
+    let (g, gm) = line(&|p| Some(p.goodput_rps));
+    let (l, lm) = line(&|p| p.p99_s);
+    let (s, sm) = line(&|p| Some(p.success_pct));
     Chart {
         title: format!("{name}: capacity by tier (rings: highest load meeting the SLO)"),
         panels: vec![

@@ -21,6 +21,7 @@ pub use summary::{Summary, summarize};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A temporary file next to its destination, removed unless committed.
+#[must_use = "a pending file is deleted when dropped; commit it"]
 pub struct PendingFile {
     tmp: PathBuf,
     dest: PathBuf,
@@ -83,7 +84,8 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// The per-second time series as CSV.
+/// The time series as CSV: one row per second (per bucket of `bucket_s` seconds on very long
+/// runs), counts within it and requests in flight at its end.
 pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -96,12 +98,13 @@ pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
         "gave_up",
         "never_fits",
         "in_flight",
+        "bucket_s",
     ])
     .expect("writing to memory");
-    for (i, (s, in_flight)) in rec.seconds.iter().zip(rec.in_flight_series()).enumerate() {
+    for (i, (s, in_flight)) in rec.buckets.iter().zip(rec.in_flight_series()).enumerate() {
         w.write_record(
             [
-                i as u64,
+                i as u64 * rec.bucket_s,
                 s.arrivals,
                 s.attempts,
                 s.admitted,
@@ -110,6 +113,7 @@ pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
                 s.gave_up,
                 s.never_fits,
                 in_flight,
+                rec.bucket_s,
             ]
             .iter()
             .map(|v| v.to_string()),

@@ -50,7 +50,7 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
         .tier_spend_usd
         .map_or("by request".into(), |v| format!("${v}"));
     let mut blocks = vec![Block::P(format!(
-        "{} Seed {}, tier {} (unlocked at {spend} cumulative spend). Limits: {} ({}). Arrivals for {:.0} s; simulated {:.1} s, {}; {} events.",
+        "{} Seed {}, tier {} ({spend}). Limits: {} ({}). Arrivals for {:.0} s; simulated {:.1} s, {}; {} events.",
         s.scenario
             .description
             .clone()

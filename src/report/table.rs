@@ -49,10 +49,12 @@ pub fn render(s: &Summary) -> String {
     let mut out = String::new();
     let spend = s
         .tier_spend_usd
-        .map_or("by request".to_string(), |v| format!("${v}"));
+        .map_or("no spend threshold given".to_string(), |v| {
+            format!("unlocked at ${v} spend")
+        });
     let _ = writeln!(
         out,
-        "ratesim {} | scenario {} | seed {} | tier {} (unlocked at {spend})",
+        "ratesim {} | scenario {} | seed {} | tier {} ({spend})",
         s.ratesim_version, s.scenario_name, s.seed, s.tier
     );
     let _ = writeln!(

@@ -269,3 +269,37 @@ fn utilisation_of_a_saturated_cap_is_near_one() {
     // (30 * 60 + 30 burst) / (30 * simulated seconds) with the drain adding ~2 s.
     assert!((0.95..=1.02).contains(&u), "utilisation {u}");
 }
+
+#[test]
+fn very_long_delays_keep_the_time_series_bounded() {
+    // A 200,000 h service time puts the last event ~23 years out: the time series must
+    // coarsen instead of allocating a bucket per second.
+    let src = one_stream(
+        0,
+        r#"{ process = "constant", rate_per_sec = 1 }"#,
+        r#"{ dist = "constant", value = 100 }"#,
+        "[latency]\nbase = \"200000h\"",
+    );
+    let s = scenario(&src);
+    let (t, outcome, rec) = totals(&s);
+    assert_conserved(&t, &outcome);
+    assert!(rec.buckets.len() <= ratesim::metrics::MAX_BUCKETS);
+    assert!(rec.bucket_s >= 4096, "bucket width {}", rec.bucket_s);
+    let sum: u64 = rec.buckets.iter().map(|b| b.completions).sum();
+    assert_eq!(sum, 60);
+}
+
+#[test]
+fn a_cap_below_one_request_per_second_admits_at_that_rate() {
+    // 0.5 RPS (30 RPM): a bucket of one request refilled every 2 s; 60 s of 1 req/s.
+    let src = one_stream(
+        0,
+        r#"{ process = "constant", rate_per_sec = 1 }"#,
+        r#"{ dist = "constant", value = 100 }"#,
+        "[client]\npreset = \"none\"\n\n[[limits]]\nmodel = \"grok-4.3\"\nrps = 0.5",
+    );
+    let (t, outcome, _) = totals(&scenario(&src));
+    assert_eq!(t.never_fits, 0);
+    assert_eq!(t.admitted, 30, "one every 2 s from t = 0");
+    assert_conserved(&t, &outcome);
+}

@@ -99,12 +99,24 @@ fn a_good_scenario_runs_and_writes_its_files() {
     assert_eq!(summary["models"][0]["model"], "grok-4.3");
     let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(csv.starts_with("second,arrivals,attempts,admitted,rate_limited,completions"));
-    // No temporary files are left behind.
-    let names: Vec<String> = std::fs::read_dir(&out)
+    // Every output is there, and no temporary file is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "index.html",
+            "latency-cdf.png",
+            "latency-cdf.svg",
+            "summary.json",
+            "timeseries.csv",
+            "timeseries.png",
+            "timeseries.svg"
+        ]
+    );
 }
 
 #[test]
@@ -400,4 +412,63 @@ fn limits_filters_by_model_and_tier_and_refuses_unknown_ones() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown model \"nope\""));
+}
+
+#[test]
+fn lognormal_means_below_one_token_are_refused() {
+    refused(
+        &GOOD.replace(
+            "{ dist = \"constant\", value = 100 }",
+            "{ dist = \"lognormal\", mean = 1e-300, std = 0 }",
+        ),
+        &[
+            "bad.toml:9:",
+            "traffic[0].prompt_tokens.mean",
+            "1e-300",
+            "from 1 to",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_keys_are_named() {
+    refused(
+        &GOOD.replace("seed = 1", "seed = 1\nseed = 2"),
+        &["bad.toml:3:", "duplicate key `seed`"],
+    );
+}
+
+#[test]
+fn a_bad_duration_override_blames_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "good.toml", GOOD);
+    ratesim()
+        .args(["run", "--no-files", "--duration", "1000h"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--duration"))
+        .stderr(predicate::str::contains("at most 720h"));
+}
+
+#[test]
+fn a_tiers_file_with_a_duplicate_tier_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tiers.csv",
+        "tier,cumulative_spend_usd\n0,0\n0,5\n",
+    );
+    let file = write(
+        dir.path(),
+        "bad.toml",
+        &GOOD.replace("tier = 0", "tier = 0\ntiers_file = \"tiers.csv\""),
+    );
+    ratesim()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tiers.csv:3"))
+        .stderr(predicate::str::contains("tier `0` has a row already"));
 }

@@ -50,7 +50,7 @@ fn same_seed_same_counters_in_process() {
     let (r1, o1) = ratesim::simulate(&s);
     let (r2, o2) = ratesim::simulate(&s);
     assert_eq!(o1, o2);
-    assert_eq!(r1.seconds, r2.seconds);
+    assert_eq!(r1.buckets, r2.buckets);
     let j1 = serde_json::to_string(&ratesim::report::summarize(&s, &r1, &o1)).unwrap();
     let j2 = serde_json::to_string(&ratesim::report::summarize(&s, &r2, &o2)).unwrap();
     assert_eq!(j1, j2);
@@ -67,7 +67,7 @@ fn turning_on_jitter_does_not_change_arrivals() {
         let (s, _) =
             ratesim::scenario::parse(&src, "overload.toml", None, &Default::default()).unwrap();
         let (rec, _) = ratesim::simulate(&s);
-        rec.seconds[..60]
+        rec.buckets[..60]
             .iter()
             .map(|s| s.arrivals)
             .collect::<Vec<_>>()

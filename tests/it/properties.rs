@@ -45,7 +45,7 @@ completion_tokens = {{ dist = "uniform", min = 1, max = 2000 }}
         let (t, outcome, rec) = totals(&s);
         assert_conserved(&t, &outcome);
         // The time series adds up to the totals.
-        let sum = |f: fn(&ratesim::metrics::Second) -> u64| rec.seconds.iter().map(f).sum::<u64>();
+        let sum = |f: fn(&ratesim::metrics::Second) -> u64| rec.buckets.iter().map(f).sum::<u64>();
         prop_assert_eq!(sum(|s| s.attempts), t.attempts);
         prop_assert_eq!(sum(|s| s.admitted), t.admitted);
         prop_assert_eq!(sum(|s| s.rate_limited), t.rate_limited);

@@ -256,11 +256,12 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         }
     });
     let manifest = sweep::Manifest::of(&grid, args.shard);
+    let source = std::fs::read_to_string(&args.file).unwrap_or_default();
     write_sweep(
         &dir,
         &manifest,
         &rows,
-        args.shard.is_none() && !args.no_charts,
+        (!args.no_charts).then_some(source.as_str()),
     )?;
     emit(
         out,
@@ -284,26 +285,151 @@ fn write_sweep(
     dir: &Path,
     manifest: &crate::sweep::Manifest,
     rows: &[crate::sweep::RunRow],
-    whole_extras: bool,
+    charts: Option<&str>,
 ) -> Result<()> {
     use crate::sweep;
-    let mut files: Vec<(&str, Vec<u8>)> = vec![
+    let mut files: Vec<(String, Vec<u8>)> = vec![
         (
-            "sweep.json",
+            "sweep.json".into(),
             [
                 serde_json::to_vec_pretty(manifest).expect("manifest serialises"),
                 b"\n".to_vec(),
             ]
             .concat(),
         ),
-        ("runs.csv", sweep::runs_csv(&manifest.axes, rows)),
+        ("runs.csv".into(), sweep::runs_csv(&manifest.axes, rows)),
     ];
     if manifest.shard.is_none() {
         let agg = sweep::aggregate(rows);
-        files.push(("aggregate.csv", sweep::aggregate_csv(&manifest.axes, &agg)));
-        let _ = whole_extras;
+        files.push((
+            "aggregate.csv".into(),
+            sweep::aggregate_csv(&manifest.axes, &agg),
+        ));
+        if let Some(source) = charts {
+            sweep_report(manifest, &agg, source, &mut files)?;
+        }
     }
-    report::write_all(dir, &files)
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    report::write_all(dir, &refs)
+}
+
+/// The sweep's charts (when it has a load axis) and its `index.html`.
+fn sweep_report(
+    manifest: &crate::sweep::Manifest,
+    agg: &[crate::sweep::AggRow],
+    source: &str,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    let load_axis = manifest.axes.iter().position(|a| a.name == "load");
+    let mut figures = Vec::new();
+    if let Some(li) = load_axis {
+        // One line per combination of the other axes, x = offered load (mean over replications).
+        let mut groups: Vec<(String, Vec<&crate::sweep::AggRow>)> = Vec::new();
+        for a in agg {
+            let key: Vec<String> = manifest
+                .axes
+                .iter()
+                .zip(&a.labels)
+                .enumerate()
+                .filter(|(i, _)| *i != li)
+                .map(|(_, (ax, l))| format!("{}={l}", ax.name))
+                .collect();
+            let key = if key.is_empty() {
+                "all".to_string()
+            } else {
+                key.join(", ")
+            };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(a),
+                None => groups.push((key, vec![a])),
+            }
+        }
+        let series = |metric: &str| -> Vec<(String, Vec<(f64, f64)>)> {
+            groups
+                .iter()
+                .map(|(k, rows)| {
+                    let mut pts: Vec<(f64, f64)> = rows
+                        .iter()
+                        .filter_map(|r| Some((r.mean("offered_rps")?, r.mean(metric)?)))
+                        .collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    (k.clone(), pts)
+                })
+                .collect()
+        };
+        let amp = report::figures::amplification(
+            &manifest.scenario_name,
+            "offered load (requests/s)",
+            &series("attempts_per_request_mean"),
+        );
+        let good = report::figures::lines(
+            &format!("{}: goodput against load", manifest.scenario_name),
+            "offered load (requests/s)",
+            "succeeded requests per second (mean)",
+            &series("goodput_rps"),
+        );
+        for (stem, chart, caption) in [
+            (
+                "goodput",
+                good,
+                "Goodput (mean over replications) against offered load, one line per combination of the other axes.",
+            ),
+            (
+                "amplification",
+                amp,
+                "Mean attempts per request against offered load: retry amplification.",
+            ),
+        ] {
+            let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+            files.push((format!("{stem}.png"), r.png));
+            files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+            figures.push((r.svg, caption.to_string()));
+        }
+    }
+    let mut headers: Vec<String> = manifest.axes.iter().map(|a| a.name.clone()).collect();
+    headers.extend(
+        [
+            "runs",
+            "goodput (req/s)",
+            "success %",
+            "429 %",
+            "gave up %",
+            "p99 (s)",
+            "attempts/req",
+        ]
+        .map(String::from),
+    );
+    let table: Vec<Vec<String>> = agg
+        .iter()
+        .map(|a| {
+            let mut r = a.labels.clone();
+            r.push(a.replications.to_string());
+            r.push(fmt_opt(a.mean("goodput_rps"), 2));
+            r.push(fmt_opt(a.mean("success_pct"), 2));
+            r.push(fmt_opt(a.mean("rate_limited_pct"), 2));
+            r.push(fmt_opt(a.mean("gave_up_pct"), 2));
+            r.push(fmt_opt(a.mean("latency_p99_s"), 3));
+            r.push(fmt_opt(a.mean("attempts_per_request_mean"), 2));
+            r
+        })
+        .collect();
+    let lead = format!(
+        "Sweep of {}: {} grid points x {} replications = {} runs (base seed {}). Means over replications; aggregate.csv has the standard deviation and 95% confidence interval of every metric.",
+        manifest.scenario_name,
+        agg.len(),
+        manifest.replications,
+        manifest.total_runs,
+        manifest.base_seed
+    );
+    let page = report::pages::simple_page(
+        &format!("ratesim: sweep of {}", manifest.scenario_name),
+        &lead,
+        vec![("Grid points".into(), headers, table)],
+        figures,
+        source,
+    );
+    files.push(("index.html".into(), page.into_bytes()));
+    Ok(())
 }
 
 fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<()> {
@@ -313,7 +439,12 @@ fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<(
             .join(&manifest.scenario_name)
             .join("sweep")
     });
-    write_sweep(&dir, &manifest, &rows, false)?;
+    write_sweep(
+        &dir,
+        &manifest,
+        &rows,
+        Some("(merged from shard folders; see the scenario file)"),
+    )?;
     emit(
         out,
         &format!(

@@ -340,3 +340,33 @@ pub fn amplification(name: &str, x_label: &str, groups: &[(String, Vec<(f64, f64
         height: 560,
     }
 }
+
+/// A single panel of named lines (e.g. a metric against load, one line per group).
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    groups: &[(String, Vec<(f64, f64)>)],
+) -> Chart {
+    Chart {
+        title: title.to_string(),
+        panels: vec![Panel::Line(LinePanel {
+            title: String::new(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series: groups
+                .iter()
+                .map(|(n, pts)| Series {
+                    name: n.clone(),
+                    points: pts.clone(),
+                    dots: true,
+                })
+                .collect(),
+            ..LinePanel::default()
+        })],
+        rows: 1,
+        cols: 1,
+        width: 1000,
+        height: 560,
+    }
+}

@@ -523,7 +523,8 @@ fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         params: Vec::new(),
     };
     let grid = sweep::expand(&doc, &spec, &overrides)?;
-    let rows = sweep::execute(&grid, &grid.runs());
+    // The same workload on every tier: replication k has the same seed on each tier.
+    let rows = sweep::execute(&grid, &grid.runs_seeded(true));
     let agg = sweep::aggregate(&rows);
     let spend: Vec<Option<f64>> = grid
         .points
@@ -609,7 +610,7 @@ fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         files.push(("compare-tiers.png".into(), r.png));
         files.push(("compare-tiers.svg".into(), r.svg.clone().into_bytes()));
         let lead = format!(
-            "Scenario {} at its own load ({:.2} requests/s offered) on tiers {}, {} replications each (seeds derived from {}). Means over replications; the goodput interval is a 95% confidence interval (Student t).",
+            "Scenario {} at its own load ({:.2} requests/s offered) on tiers {}, {} replications each; replication k has the same seed (derived from {}) on every tier, so each tier sees the same arrivals. Means over replications; the goodput interval is a 95% confidence interval (Student t).",
             grid.name,
             offered,
             tiers.join(", "),

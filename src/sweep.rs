@@ -231,8 +231,14 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
 }
 
 impl Grid {
-    /// Every run of the sweep, in order.
+    /// Every run of the sweep, in order, each seeded from (base seed, grid point, replication).
     pub fn runs(&self) -> Vec<RunSpec> {
+        self.runs_seeded(false)
+    }
+
+    /// Every run, with common random numbers if asked: replication k then has the same seed at
+    /// every grid point, so each point sees the same workload (the same arrivals and sizes).
+    pub fn runs_seeded(&self, common_random_numbers: bool) -> Vec<RunSpec> {
         let reps = self.replications as usize;
         (0..self.points.len() * reps)
             .map(|index| {
@@ -242,7 +248,15 @@ impl Grid {
                     index,
                     point,
                     replication,
-                    seed: run_seed(self.base_seed, self.points[point].key, replication),
+                    seed: run_seed(
+                        self.base_seed,
+                        if common_random_numbers {
+                            0
+                        } else {
+                            self.points[point].key
+                        },
+                        replication,
+                    ),
                 }
             })
             .collect()

@@ -327,23 +327,43 @@ pub fn progress(len: usize, what: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-/// Runs the given runs in parallel; results come back in the order of `runs`.
+/// A rough cost of a run: requests it will generate (offered rate times the window).
+fn expected_requests(s: &Scenario) -> f64 {
+    s.streams
+        .iter()
+        .map(|st| st.arrivals.process.rate_per_sec())
+        .sum::<f64>()
+        * s.duration.as_secs_f64()
+}
+
+/// Runs the given runs in parallel; results come back in the order of `runs`, whatever the
+/// thread count. The largest runs start first and every run is its own task, so no thread is
+/// left with a long run at the end while the others idle.
 pub fn execute(grid: &Grid, runs: &[RunSpec]) -> Vec<RunRow> {
     let pb = progress(runs.len(), &format!("sweep {}", grid.name));
-    let rows = runs
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    let cost: Vec<f64> = runs
+        .iter()
+        .map(|r| expected_requests(&grid.points[r.point].scenario))
+        .collect();
+    // Stable sort: ties keep input order (scheduling only; results are re-sorted below).
+    order.sort_by(|&a, &b| cost[b].total_cmp(&cost[a]));
+    let mut rows: Vec<(usize, RunRow)> = order
         .par_iter()
-        .map(|r| {
-            let row = grid.run(r);
+        .with_max_len(1)
+        .map(|&i| {
+            let row = grid.run(&runs[i]);
             if let Some(pb) = &pb {
                 pb.inc(1);
             }
-            row
+            (i, row)
         })
         .collect();
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    rows
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Two-sided 95 % quantile of Student's t with `df` degrees of freedom.

@@ -764,7 +764,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         ),
     };
     let precision_note = format!(
-        "max load: the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {:.1}% (the search precision). Each load pools {} replications.",
+        "Max load is the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {:.1}% (the search precision). Each load pools {} replications.",
         100.0 * p.precision,
         p.replications
     );
@@ -890,7 +890,11 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
             figures.push((r.svg, caption));
         }
-        let lead = format!("SLO: {slo_text}. {verdict}. {precision_note}");
+        let mut sentence = verdict.clone();
+        if let Some(first) = sentence.get(..1) {
+            sentence.replace_range(..1, &first.to_uppercase());
+        }
+        let lead = format!("SLO: {slo_text}. {sentence}. {precision_note}");
         let page = report::pages::simple_page(
             &format!("ratesim: capacity plan for {}", p.scenario_name),
             &lead,

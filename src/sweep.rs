@@ -340,7 +340,16 @@ fn expected_requests(s: &Scenario) -> f64 {
 /// thread count. The largest runs start first and every run is its own task, so no thread is
 /// left with a long run at the end while the others idle.
 pub fn execute(grid: &Grid, runs: &[RunSpec]) -> Vec<RunRow> {
-    let pb = progress(runs.len(), &format!("sweep {}", grid.name));
+    execute_with(grid, runs, true)
+}
+
+/// [`execute`], with the progress bar only if `show_progress` (and stderr is a terminal).
+pub fn execute_with(grid: &Grid, runs: &[RunSpec], show_progress: bool) -> Vec<RunRow> {
+    let pb = if show_progress {
+        progress(runs.len(), &format!("sweep {}", grid.name))
+    } else {
+        None
+    };
     let mut order: Vec<usize> = (0..runs.len()).collect();
     let cost: Vec<f64> = runs
         .iter()

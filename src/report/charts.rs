@@ -63,8 +63,17 @@ pub struct LinePanel {
     /// Fixed y range; otherwise from the data (from zero on a linear axis), with headroom
     /// above for the legend.
     pub y_range: Option<(f64, f64)>,
-    /// Put the legend in the lower right corner instead of the upper left.
-    pub legend_lower_right: bool,
+    /// Where the legend goes (upper left by default, with headroom above the data).
+    pub legend: Legend,
+}
+
+/// Corner of a panel that holds its legend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Legend {
+    #[default]
+    UpperLeft,
+    LowerLeft,
+    LowerRight,
 }
 
 /// Bars by category, optionally with a 95 % interval whisker each.
@@ -205,10 +214,10 @@ fn draw_line_panel<DB: DrawingBackend>(
             .chain(p.hlines.iter().map(|h| h.y));
         let (lo, hi) = range(ys, p.log_y, true);
         // Headroom so the legend (upper left) does not cover the data.
-        match (p.legend_lower_right, p.log_y) {
-            (true, _) => (lo, hi),
-            (false, false) => (lo, hi + (hi - lo) * 0.3),
-            (false, true) => (lo, hi * (hi / lo).powf(0.3)),
+        match (p.legend, p.log_y) {
+            (Legend::UpperLeft, false) => (lo, hi + (hi - lo) * 0.3),
+            (Legend::UpperLeft, true) => (lo, hi * (hi / lo).powf(0.3)),
+            _ => (lo, hi),
         }
     });
     match (p.log_x, p.log_y) {
@@ -339,10 +348,10 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font(("sans-serif", 13))
-            .position(if p.legend_lower_right {
-                SeriesLabelPosition::LowerRight
-            } else {
-                SeriesLabelPosition::UpperLeft
+            .position(match p.legend {
+                Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+                Legend::LowerRight => SeriesLabelPosition::LowerRight,
             })
             .draw()
             .map_err(err)?;
@@ -362,7 +371,11 @@ fn draw_bar_panel<DB: DrawingBackend>(
         .copied()
         .chain(p.intervals.iter().flatten().map(|iv| iv.1))
         .chain(p.hlines.iter().map(|h| h.y));
-    let (_, y1) = range(tops, false, true);
+    let (_, mut y1) = range(tops, false, true);
+    if !p.hlines.is_empty() {
+        // Headroom for the legend above the bars.
+        y1 *= 1.3;
+    }
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(12)
@@ -439,6 +452,7 @@ fn draw_bar_panel<DB: DrawingBackend>(
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font(("sans-serif", 13))
+            .position(SeriesLabelPosition::UpperLeft)
             .draw()
             .map_err(err)?;
     }

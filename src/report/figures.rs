@@ -1,6 +1,6 @@
 //! The charts users look at, built from results (no statistics here beyond arranging points).
 
-use super::charts::{BarPanel, Chart, HLine, LinePanel, Marker, Panel, Series};
+use super::charts::{BarPanel, Chart, HLine, Legend, LinePanel, Marker, Panel, Series};
 use crate::metrics::{Counters, Recorder};
 use crate::scenario::Scenario;
 
@@ -137,7 +137,7 @@ pub fn latency_cdf(scenario: &Scenario, rec: &Recorder) -> Chart {
             log_x: true,
             series,
             y_range: Some((0.0, 1.0)),
-            legend_lower_right: true,
+            legend: Legend::LowerRight,
             ..LinePanel::default()
         })],
         rows: 1,
@@ -281,7 +281,6 @@ pub fn capacity(
                 title: "p99 latency".into(),
                 x_label: "offered load (requests/s)".into(),
                 y_label: "p99 end-to-end latency (s)".into(),
-                log_y: true,
                 series: l,
                 markers: lm,
                 hlines: p99_slo
@@ -299,6 +298,8 @@ pub fn capacity(
                 y_label: "succeeded requests (%)".into(),
                 series: s,
                 markers: sm,
+                y_range: Some((0.0, 102.0)),
+                legend: Legend::LowerLeft,
                 hlines: success_slo
                     .map(|y| HLine {
                         y,

@@ -43,10 +43,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
 }
 
 fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
-    let overrides = Overrides {
-        seed: args.seed,
-        duration: args.duration,
-    };
+    let overrides = Overrides::from(args.overrides);
     let (scenario, warnings) = scenario::load(&args.file, &overrides)?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
@@ -102,9 +99,7 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 report::pages::run_page(&summary, &source, figures).into_bytes(),
             ));
         }
-        let refs: Vec<(&str, Vec<u8>)> =
-            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-        report::write_all(&dir, &refs)?;
+        report::write_all(&dir, &files)?;
         eprintln!(
             "wrote {}: {}",
             dir.display(),
@@ -237,10 +232,7 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         }
         spec.replications = r;
     }
-    let overrides = Overrides {
-        seed: args.seed,
-        duration: args.duration,
-    };
+    let overrides = Overrides::from(args.overrides);
     let grid = sweep::expand(&doc, &spec, &overrides)?;
     let runs: Vec<sweep::RunSpec> = grid
         .runs()
@@ -309,8 +301,7 @@ fn write_sweep(
             sweep_report(manifest, &agg, source, &mut files)?;
         }
     }
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    report::write_all(dir, &refs)
+    report::write_all(dir, &files)
 }
 
 /// The sweep's charts (when it has a load axis) and its `index.html`.
@@ -506,10 +497,7 @@ fn fmt_opt(x: Option<f64>, digits: usize) -> String {
 fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     use crate::sweep;
     let doc = scenario::Document::load(&args.file)?;
-    let overrides = Overrides {
-        seed: args.seed,
-        duration: args.duration,
-    };
+    let overrides = Overrides::from(args.overrides);
     let (base, warnings) = doc.resolve(&overrides, &[])?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
@@ -629,8 +617,7 @@ fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         );
         files.push(("index.html".into(), page.into_bytes()));
     }
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    report::write_all(&dir, &refs)?;
+    report::write_all(&dir, &files)?;
     eprintln!("wrote {}", dir.display());
     emit(
         out,
@@ -675,10 +662,7 @@ fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
 fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     use crate::plan;
     let doc = scenario::Document::load(&args.file)?;
-    let overrides = Overrides {
-        seed: args.seed,
-        duration: args.duration,
-    };
+    let overrides = Overrides::from(args.overrides);
     let mut slo = Vec::new();
     for s in &args.slo {
         slo.extend(plan::parse_slo(s).map_err(|m| Error::Usage(format!("--slo: {m}")))?);
@@ -908,8 +892,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         );
         files.push(("index.html".into(), page.into_bytes()));
     }
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    report::write_all(&dir, &refs)?;
+    report::write_all(&dir, &files)?;
     eprintln!("wrote {}", dir.display());
     emit(
         out,

@@ -59,12 +59,8 @@ pub struct CompareArgs {
     /// Replications per tier [default: the scenario's [sweep] replications, or 5]
     #[arg(long)]
     pub replications: Option<u32>,
-    /// Replace the scenario's seed
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replace the scenario's duration
-    #[arg(long, value_parser = duration_arg)]
-    pub duration: Option<SimDuration>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/compare-tiers]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -92,12 +88,8 @@ pub struct PlanArgs {
     /// Loads per tier on the capacity chart
     #[arg(long, default_value_t = 12)]
     pub points: usize,
-    /// Replace the scenario's seed
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replace the scenario's duration
-    #[arg(long, value_parser = duration_arg)]
-    pub duration: Option<SimDuration>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/plan]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -116,12 +108,8 @@ pub struct SweepArgs {
     /// Replace the number of replications of every grid point
     #[arg(long)]
     pub replications: Option<u32>,
-    /// Replace the scenario's seed
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replace the scenario's duration (e.g. 10m)
-    #[arg(long, value_parser = duration_arg)]
-    pub duration: Option<SimDuration>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/sweep, or .../sweep/shard-K-of-N]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -134,12 +122,8 @@ pub struct SweepArgs {
 pub struct RunArgs {
     /// Scenario file (TOML)
     pub file: PathBuf,
-    /// Replace the scenario's seed
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replace the scenario's duration (e.g. 24h)
-    #[arg(long, value_parser = duration_arg)]
-    pub duration: Option<SimDuration>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -168,6 +152,26 @@ pub struct LimitsArgs {
     /// Show this limits file (columns model,kind,tier,rps,tpm) instead of the embedded catalog
     #[arg(long, value_name = "CSV")]
     pub limits_file: Option<PathBuf>,
+}
+
+/// Values that replace the scenario file's.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct OverrideArgs {
+    /// Replace the scenario's seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the scenario's duration (e.g. 24h)
+    #[arg(long, value_parser = duration_arg)]
+    pub duration: Option<SimDuration>,
+}
+
+impl From<OverrideArgs> for crate::scenario::Overrides {
+    fn from(a: OverrideArgs) -> Self {
+        crate::scenario::Overrides {
+            seed: a.seed,
+            duration: a.duration,
+        }
+    }
 }
 
 fn duration_arg(s: &str) -> Result<SimDuration, String> {

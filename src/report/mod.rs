@@ -67,11 +67,11 @@ impl Drop for PendingFile {
 }
 
 /// Writes a set of files into `dir` (created if needed): all of them, or none.
-pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+pub fn write_all<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut pending = Vec::with_capacity(files.len());
     for (name, bytes) in files {
-        let dest = dir.join(name);
+        let dest = dir.join(name.as_ref());
         let (p, mut f) = PendingFile::create(&dest)?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())

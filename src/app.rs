@@ -667,10 +667,11 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     for s in &args.slo {
         slo.extend(plan::parse_slo(s).map_err(|m| Error::Usage(format!("--slo: {m}")))?);
     }
-    if !(args.precision.is_finite() && args.precision > 0.0 && args.precision <= 0.5) {
+    if !(args.precision.is_finite() && (plan::MIN_PRECISION..=0.5).contains(&args.precision)) {
         return Err(Error::Usage(format!(
-            "--precision {}: allowed: a number > 0 and at most 0.5 (relative)",
-            args.precision
+            "--precision {}: allowed: a relative precision from {} to 0.5",
+            args.precision,
+            plan::MIN_PRECISION
         )));
     }
     if !(2..=200).contains(&args.points) {
@@ -748,9 +749,10 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         ),
     };
     let precision_note = format!(
-        "Max load is the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {:.1}% (the search precision). Each load pools {} replications.",
-        100.0 * p.precision,
-        p.replications
+        "Max load is the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {}% (the search precision; sampling noise between replications comes on top). Each load pools {} replication{}.",
+        crate::sweep::fmt_f64(100.0 * p.precision),
+        p.replications,
+        if p.replications == 1 { "" } else { "s" }
     );
     let dir = args
         .out

@@ -2,9 +2,15 @@
 //! objective (SLO), found by bisection over load with replications.
 //!
 //! Each evaluation pools `replications` runs (their counters and histograms are merged, so a
-//! p99 is the p99 of all requests of all replications). Replication k of a tier uses the same
-//! seed at every load (common random numbers), so the search sees a smooth, nearly monotone
-//! response instead of fresh noise at each step.
+//! p99 is the p99 of all requests of all replications). Replication k uses the same seed at
+//! every load and on every tier (common random numbers), so the search sees a smooth, nearly
+//! monotone response instead of fresh noise at each step, and tiers are compared on the same
+//! workload.
+//!
+//! A latency quantile term counts requests that did not succeed (gave up, never fit, cut off) as
+//! infinitely slow: `p99<=10s` fails once more than 1 % of requests fail, whatever the latency of
+//! the others. Every term must get harder to meet as load grows (latency, 429s, give-ups and
+//! attempts bounded above; success bounded below), which the bisection relies on.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -60,6 +66,7 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
             .min_by_key(|(p, _, w)| (*p, std::cmp::Reverse(*w)))
             .ok_or_else(|| format!("`{raw}` has no comparison; {SLO_HELP}"))?;
         let (name, value) = (&t[..pos], &t[pos + width..]);
+        let op_str = op;
         let op = match op {
             "<=" => Op::Le,
             "<" => Op::Lt,
@@ -97,7 +104,13 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
                 }
             }
             SloMetric::Success | SloMetric::RateLimited | SloMetric::GaveUp => {
-                let v = number(value.strip_suffix('%').unwrap_or(value))?;
+                // The % is required, so that `success>=0.999` is not read as 0.999 %.
+                let digits = value.strip_suffix('%').ok_or_else(|| {
+                    format!(
+                        "`{raw}`: write the value as a percentage with %, e.g. {name}{op_str}99.9%"
+                    )
+                })?;
+                let v = number(digits)?;
                 if v > 100.0 {
                     return Err(format!("`{raw}`: a percentage is at most 100"));
                 }
@@ -105,6 +118,23 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
             }
             SloMetric::Attempts => number(value)?,
         };
+        let upper_bound = matches!(op, Op::Le | Op::Lt);
+        let wants_upper = !matches!(metric, SloMetric::Success);
+        if upper_bound != wants_upper {
+            return Err(format!(
+                "`{raw}`: {name} must be bounded {} (an objective that gets harder as load grows), e.g. {}",
+                if wants_upper {
+                    "above, with <= or <"
+                } else {
+                    "below, with >= or >"
+                },
+                if wants_upper {
+                    format!("{name}<={value}")
+                } else {
+                    format!("{name}>={value}")
+                }
+            ));
+        }
         out.push(SloTerm {
             text: raw.to_string(),
             metric,
@@ -150,6 +180,15 @@ impl Evaluation {
             }
         };
         let q = |p: f64| c.latency_us.quantile(p).map(|v| v as f64 / 1e6);
+        // Over all requests, with those that did not succeed counted as infinitely slow.
+        let q_all = |p: f64| {
+            let adjusted = p * c.requests as f64 / c.succeeded.max(1) as f64;
+            if c.succeeded == 0 || adjusted > 1.0 {
+                Some(f64::INFINITY)
+            } else {
+                q(adjusted)
+            }
+        };
         let mut e = Evaluation {
             load,
             offered_rps: c.requests as f64 / window_s,
@@ -165,7 +204,7 @@ impl Evaluation {
         };
         e.meets = slo.iter().all(|t| {
             let v = match t.metric {
-                SloMetric::Latency(p) => q(p),
+                SloMetric::Latency(p) => q_all(p),
                 SloMetric::LatencyMean => e.mean_s,
                 SloMetric::Success => Some(e.success_pct),
                 SloMetric::RateLimited => Some(e.rate_limited_pct),
@@ -195,6 +234,9 @@ pub struct PlanOptions {
     /// Points per tier on the chart's load grid.
     pub curve_points: usize,
 }
+
+/// Finest relative precision a search accepts.
+pub const MIN_PRECISION: f64 = 1e-6;
 
 /// Loads searched: from 1/1024 to 1024 times the scenario's own.
 pub const MIN_LOAD: f64 = 1.0 / 1024.0;
@@ -311,7 +353,12 @@ impl TierSearch<'_> {
             }
         }
         if let (Some(mut l), Some(mut h)) = (lo, hi) {
-            while h / l - 1.0 > self.opts.precision {
+            // Precision is at least MIN_PRECISION, so this ends within ~40 steps; the cap is a
+            // guard against floating-point corner cases.
+            for _ in 0..200 {
+                if h / l - 1.0 <= self.opts.precision {
+                    break;
+                }
                 let mid = (l + h) / 2.0;
                 if eval(mid, &mut searched) {
                     l = mid;
@@ -338,10 +385,14 @@ pub fn plan(
         let key = crate::engine::mix64(tier.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
         }));
+        // Rounded down a little, so that rate * load never exceeds the allowed rate.
         let max_load = scenario
             .streams
             .iter()
-            .map(|st| crate::scenario::MAX_RATE_PER_SEC / st.arrivals.process.rate_per_sec())
+            .map(|st| {
+                crate::scenario::MAX_RATE_PER_SEC / st.arrivals.process.rate_per_sec()
+                    * (1.0 - 1e-9)
+            })
             .fold(MAX_LOAD, f64::min);
         searches.push(TierSearch {
             scenario,
@@ -370,7 +421,9 @@ pub fn plan(
         * 1.5;
     let top = searches.iter().map(|s| s.max_load).fold(top, f64::min);
     let n = opts.curve_points.max(2);
-    let grid: Vec<f64> = (1..=n).map(|i| top * i as f64 / n as f64).collect();
+    let grid: Vec<f64> = (1..=n)
+        .map(|i| (top * i as f64 / n as f64).min(top))
+        .collect();
     let curves: Vec<Vec<Evaluation>> = searches
         .par_iter()
         .map(|s| grid.par_iter().map(|&l| s.evaluate(l)).collect())
@@ -449,5 +502,37 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        assert!(parse_slo("success>=0.999").unwrap_err().contains("with %"));
+        assert!(
+            parse_slo("success<=99%")
+                .unwrap_err()
+                .contains("bounded below")
+        );
+        assert!(parse_slo("p99>=1s").unwrap_err().contains("bounded above"));
+        assert!(
+            parse_slo("rate_limited>=5%")
+                .unwrap_err()
+                .contains("bounded above")
+        );
+    }
+
+    #[test]
+    fn latency_quantiles_count_failed_requests_as_infinitely_slow() {
+        let mut c = Counters {
+            requests: 100,
+            succeeded: 98,
+            ..Counters::default()
+        };
+        for v in 1..=98u64 {
+            c.latency_us.record(v * 1_000_000);
+        }
+        // 2 % failed: the p99 over all requests is infinite, although every success took <= 98 s.
+        let slo = parse_slo("p99<=1000s").unwrap();
+        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        // p90 over all is the succeeded quantile at 0.9 * 100 / 98 = 0.918, about 90 s.
+        let slo = parse_slo("p90<=95s").unwrap();
+        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        let slo = parse_slo("p90<=85s").unwrap();
+        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
     }
 }

@@ -15,6 +15,11 @@ use crate::error::{Error, InputError, Result};
 use crate::report::summary::{METRICS, Summary};
 use crate::scenario::{Document, Edit, Overrides, Scenario, SweepSpec, TierAxis};
 
+/// Most grid points a sweep may have (each holds a validated scenario in memory).
+pub const MAX_POINTS: usize = 100_000;
+/// Most runs (grid points x replications) a sweep may have.
+pub const MAX_RUNS: usize = 10_000_000;
+
 /// One axis of a sweep: its name (a column of the CSV files) and the labels of its values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Axis {
@@ -172,7 +177,28 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
         ));
     }
     let (axes, steps): (Vec<Axis>, Vec<Vec<Step>>) = axes.into_iter().unzip();
-    let total: usize = steps.iter().map(Vec::len).product();
+    let too_big = || {
+        InputError::new(
+            &doc.file,
+            format!(
+                "the sweep has {} grid points x {} replications, more than allowed (at most {MAX_POINTS} grid points and {MAX_RUNS} runs); split it into several sweeps",
+                steps.iter().map(|s| s.len().to_string()).collect::<Vec<_>>().join(" x "),
+                spec.replications
+            ),
+        )
+        .field("sweep")
+    };
+    let total = steps
+        .iter()
+        .try_fold(1usize, |acc, s| acc.checked_mul(s.len()))
+        .filter(|&n| n <= MAX_POINTS)
+        .ok_or_else(too_big)?;
+    if total
+        .checked_mul(spec.replications as usize)
+        .is_none_or(|n| n > MAX_RUNS)
+    {
+        return Err(too_big().into());
+    }
     let mut points = Vec::with_capacity(total);
     for flat in 0..total {
         // Mixed-radix digits, last axis fastest.

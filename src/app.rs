@@ -247,14 +247,8 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
             None => base,
         }
     });
-    let manifest = sweep::Manifest::of(&grid, args.shard);
-    let source = std::fs::read_to_string(&args.file).unwrap_or_default();
-    write_sweep(
-        &dir,
-        &manifest,
-        &rows,
-        (!args.no_charts).then_some(source.as_str()),
-    )?;
+    let manifest = sweep::Manifest::of(&grid, args.shard, &doc.source, &overrides);
+    write_sweep(&dir, &manifest, &rows, !args.no_charts)?;
     emit(
         out,
         &format!(
@@ -277,7 +271,7 @@ fn write_sweep(
     dir: &Path,
     manifest: &crate::sweep::Manifest,
     rows: &[crate::sweep::RunRow],
-    charts: Option<&str>,
+    charts: bool,
 ) -> Result<()> {
     use crate::sweep;
     let mut files: Vec<(String, Vec<u8>)> = vec![
@@ -297,8 +291,8 @@ fn write_sweep(
             "aggregate.csv".into(),
             sweep::aggregate_csv(&manifest.axes, &agg),
         ));
-        if let Some(source) = charts {
-            sweep_report(manifest, &agg, source, &mut files)?;
+        if charts {
+            sweep_report(manifest, &agg, &manifest.source, &mut files)?;
         }
     }
     report::write_all(dir, &files)
@@ -430,12 +424,15 @@ fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<(
             .join(&manifest.scenario_name)
             .join("sweep")
     });
-    write_sweep(
-        &dir,
-        &manifest,
-        &rows,
-        Some("(merged from shard folders; see the scenario file)"),
-    )?;
+    for d in dirs {
+        if same_folder(d, &dir) {
+            return Err(Error::Usage(format!(
+                "--out {} is one of the shard folders being merged; choose another folder",
+                dir.display()
+            )));
+        }
+    }
+    write_sweep(&dir, &manifest, &rows, true)?;
     emit(
         out,
         &format!(
@@ -904,4 +901,12 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             text_table(&headers, &table)
         ),
     )
+}
+
+/// Whether two paths name the same existing folder.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }

@@ -142,7 +142,8 @@ pub enum Edit {
 #[derive(Clone, Debug)]
 pub struct Document {
     pub file: String,
-    source: String,
+    /// The file's text.
+    pub source: String,
     base_dir: Option<PathBuf>,
     table: toml::Table,
     /// The `[sweep]` section, if any.

@@ -577,10 +577,14 @@ pub struct Manifest {
     pub axes: Vec<Axis>,
     pub total_runs: usize,
     pub shard: Option<Shard>,
+    /// The scenario file's text, so that merge can tell shards of different scenarios apart.
+    pub source: String,
+    /// A `--duration` given on the command line, if any.
+    pub duration_override: Option<String>,
 }
 
 impl Manifest {
-    pub fn of(grid: &Grid, shard: Option<Shard>) -> Manifest {
+    pub fn of(grid: &Grid, shard: Option<Shard>, source: &str, overrides: &Overrides) -> Manifest {
         Manifest {
             schema_version: crate::report::SCHEMA_VERSION,
             ratesim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -590,7 +594,30 @@ impl Manifest {
             axes: grid.axes.clone(),
             total_runs: grid.total_runs(),
             shard,
+            source: source.to_string(),
+            duration_override: overrides.duration.map(|d| d.to_string()),
         }
+    }
+
+    /// The axis labels of grid point `point` (last axis fastest).
+    pub fn labels(&self, point: usize) -> Vec<String> {
+        let mut rest = point;
+        let mut out = vec![String::new(); self.axes.len()];
+        for (i, a) in self.axes.iter().enumerate().rev() {
+            let n = a.labels.len().max(1);
+            out[i] = a.labels.get(rest % n).cloned().unwrap_or_default();
+            rest /= n;
+        }
+        out
+    }
+
+    /// The header `runs.csv` must have.
+    fn runs_header(&self) -> Vec<String> {
+        let mut h = vec!["run".to_string(), "point".to_string()];
+        h.extend(self.axes.iter().map(|a| a.name.clone()));
+        h.extend(["replication".to_string(), "seed".to_string()]);
+        h.extend(METRICS.iter().map(|m| m.to_string()));
+        h
     }
 }
 
@@ -602,20 +629,45 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
         std::fs::read_to_string(&mpath).map_err(|e| bad(&mpath, format!("cannot read: {e}")))?;
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| bad(&mpath, format!("not a ratesim sweep manifest: {e}")))?;
+    let points: usize = manifest.axes.iter().map(|a| a.labels.len()).product();
+    if manifest.replications == 0
+        || points.checked_mul(manifest.replications as usize) != Some(manifest.total_runs)
+    {
+        return Err(bad(
+            &mpath,
+            "the manifest's axes and replications do not add up to its total_runs".into(),
+        ));
+    }
     let rpath = dir.join("runs.csv");
     let mut rdr =
         csv::Reader::from_path(&rpath).map_err(|e| bad(&rpath, format!("cannot read: {e}")))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| bad(&rpath, format!("malformed CSV: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header != manifest.runs_header() {
+        return Err(bad(
+            &rpath,
+            "the header does not match sweep.json's axes and ratesim's metrics".into(),
+        ));
+    }
     let naxes = manifest.axes.len();
-    let expected = 4 + naxes + METRICS.len();
+    let reps = manifest.replications as usize;
+    let keys: Vec<u64> = (0..points)
+        .map(|p| point_key(&manifest.axes, &manifest.labels(p)))
+        .collect();
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| bad(&rpath, format!("malformed CSV: {e}")))?;
         let line = rec.position().map_or(0, |p| p.line());
         let bad_row = |m: &str| bad(&rpath, format!("line {line}: {m}"));
-        if rec.len() != expected {
+        if rec.len() != header.len() {
             return Err(bad_row(&format!(
-                "{} fields, expected {expected}",
-                rec.len()
+                "{} fields, expected {}",
+                rec.len(),
+                header.len()
             )));
         }
         let num = |i: usize| {
@@ -623,6 +675,26 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
                 .parse::<u64>()
                 .map_err(|_| bad_row(&format!("bad number `{}`", &rec[i])))
         };
+        let index = num(0)? as usize;
+        if index >= manifest.total_runs {
+            return Err(bad_row(&format!(
+                "run {index} is outside the sweep's {} runs",
+                manifest.total_runs
+            )));
+        }
+        // Everything but the metrics follows from the run index and the manifest.
+        let (point, replication) = (index / reps, (index % reps) as u32);
+        let labels = manifest.labels(point);
+        let seed = run_seed(manifest.base_seed, keys[point], replication);
+        if num(1)? as usize != point
+            || num(2 + naxes)? != u64::from(replication)
+            || num(3 + naxes)? != seed
+            || (0..naxes).any(|i| rec[2 + i] != labels[i])
+        {
+            return Err(bad_row(&format!(
+                "run {index}: point, axis values, replication or seed differ from what sweep.json implies"
+            )));
+        }
         let values = (0..METRICS.len())
             .map(|m| {
                 let f = &rec[4 + naxes + m];
@@ -630,19 +702,37 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
                     Ok(None)
                 } else {
                     f.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
                         .map(Some)
-                        .map_err(|_| bad_row(&format!("bad value `{f}` for {}", METRICS[m])))
+                        .ok_or_else(|| {
+                            bad_row(&format!(
+                                "bad value `{f}` for {}: a finite number or empty",
+                                METRICS[m]
+                            ))
+                        })
                 }
             })
             .collect::<Result<Vec<_>>>()?;
         rows.push(RunRow {
-            index: num(0)? as usize,
-            point: num(1)? as usize,
-            replication: num(2 + naxes)? as u32,
-            seed: num(3 + naxes)?,
-            labels: (0..naxes).map(|i| rec[2 + i].to_string()).collect(),
+            index,
+            point,
+            replication,
+            seed,
+            labels,
             values,
         });
+    }
+    if let Some(shard) = manifest.shard
+        && let Some(r) = rows.iter().find(|r| !shard.contains(r.index))
+    {
+        return Err(bad(
+            &rpath,
+            format!(
+                "run {} does not belong to shard {}/{}",
+                r.index, shard.k, shard.n
+            ),
+        ));
     }
     Ok((manifest, rows))
 }
@@ -651,8 +741,10 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
 pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
     let mut manifest: Option<Manifest> = None;
     let mut rows = Vec::new();
+    let mut origin: Vec<(usize, &std::path::PathBuf)> = Vec::new();
     for d in dirs {
         let (m, r) = read_dir(d)?;
+        origin.extend(r.iter().map(|row| (row.index, d)));
         let whole = Manifest {
             shard: None,
             ..m.clone()
@@ -661,7 +753,7 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
             None => manifest = Some(whole),
             Some(first) if *first != whole => {
                 return Err(Error::Usage(format!(
-                    "{}: this folder belongs to another sweep (scenario, seed, axes, replications or version differ from {})",
+                    "{}: this folder belongs to another sweep (scenario file, --duration, seed, axes, replications or version differ from {})",
                     d.display(),
                     dirs[0].display()
                 )));
@@ -673,11 +765,14 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
     let manifest =
         manifest.ok_or_else(|| Error::Usage("merge needs at least one folder".into()))?;
     rows.sort_by_key(|r| r.index);
-    for w in rows.windows(2) {
-        if w[0].index == w[1].index {
+    origin.sort_by_key(|(i, _)| *i);
+    for w in origin.windows(2) {
+        if w[0].0 == w[1].0 {
             return Err(Error::Usage(format!(
-                "run {} appears in more than one folder",
-                w[0].index
+                "run {} appears twice: in {} and in {}",
+                w[0].0,
+                w[0].1.display(),
+                w[1].1.display()
             )));
         }
     }

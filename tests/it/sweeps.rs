@@ -115,6 +115,43 @@ fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
     for f in ["runs.csv", "aggregate.csv", "sweep.json"] {
         assert_eq!(read(&whole, f), read(&merged, f), "{f}");
     }
+    // A shard of another sweep (here: another --duration) is refused.
+    let other = dir.path().join("other");
+    sweep(&file, &other, "1", &["--shard", "2/3", "--duration", "20s"]);
+    ratesim()
+        .arg("merge")
+        .args([&shards[0], &other, &shards[2]])
+        .arg("--out")
+        .arg(dir.path().join("mixed"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("belongs to another sweep"));
+    // So is a tampered runs.csv: a row moved to another grid point.
+    let tampered = dir.path().join("tampered");
+    std::fs::create_dir(&tampered).unwrap();
+    std::fs::copy(shards[1].join("sweep.json"), tampered.join("sweep.json")).unwrap();
+    let text = String::from_utf8(read(&shards[1], "runs.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+    cells[1] = "5".into();
+    lines[1] = cells.join(",");
+    std::fs::write(tampered.join("runs.csv"), lines.join("\n") + "\n").unwrap();
+    ratesim()
+        .arg("merge")
+        .args([&shards[0], &tampered, &shards[2]])
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("differ from what sweep.json implies"));
+    // Merging into one of the shard folders would overwrite it.
+    ratesim()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&shards[0])
+        .assert()
+        .code(2);
     // A missing shard is refused, naming what is missing.
     ratesim()
         .arg("merge")

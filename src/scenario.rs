@@ -227,6 +227,11 @@ impl Document {
         })
     }
 
+    /// Where the value at a dotted path starts in the file (or its nearest ancestor).
+    pub fn locate(&self, path: &str) -> Location {
+        Ctx::new(&self.file, &self.source).locate(path)
+    }
+
     /// The value at a dotted path, if present (for labels and checks).
     pub fn get(&self, path: &str) -> Option<&toml::Value> {
         let mut cur: Option<&toml::Value> = None;
@@ -590,6 +595,28 @@ struct Ctx<'a> {
 enum Seg<'p> {
     Key(&'p str),
     Index(usize),
+}
+
+/// Checks the syntax of a dotted path: keys, optionally followed by `[index]`s.
+pub fn check_path(path: &str) -> Result<(), String> {
+    for part in path.split('.') {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        let key_ok = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let indices_ok = rest.is_empty()
+            || rest.strip_suffix(']').is_some_and(|r| {
+                r.split("][")
+                    .all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+            });
+        if !key_ok || !indices_ok {
+            return Err(format!(
+                "path {path:?} is not valid: write keys joined by dots, with [N] for an array entry, e.g. \"traffic[0].arrivals.rate_per_sec\""
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn segments(path: &str) -> Vec<Seg<'_>> {
@@ -981,6 +1008,15 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
                     }
                 }
             }
+            if let Some(j) = (1..out.len()).find(|&j| out[..j].contains(&out[j])) {
+                return Err(ctx.err(
+                    &format!("sweep.tiers[{j}]"),
+                    format!(
+                        "tier {:?} appears twice; each tier of the axis must be different",
+                        out[j]
+                    ),
+                ));
+            }
             Some(TierAxis::List(out))
         }
         Some(other) => {
@@ -998,6 +1034,15 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
             ));
         }
         for (i, &x) in load.iter().enumerate() {
+            if load[..i].contains(&x) {
+                return Err(ctx.err(
+                    &format!("sweep.load[{i}]"),
+                    format!(
+                        "value {} appears twice; each load of the axis must be different",
+                        fmt_num(x)
+                    ),
+                ));
+            }
             if !(x.is_finite() && x > 0.0 && x <= 1000.0) {
                 return Err(ctx.err(
                     &format!("sweep.load[{i}]"),
@@ -1037,10 +1082,20 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
                 ),
             ));
         }
+        check_path(&p.path).map_err(|m| ctx.err(&format!("sweep.params[{i}].path"), m))?;
         if p.values.is_empty() {
             return Err(ctx.err(
                 &format!("sweep.params[{i}].values"),
                 "an empty list is not allowed",
+            ));
+        }
+        if let Some(j) = (1..p.values.len()).find(|&j| p.values[..j].contains(&p.values[j])) {
+            return Err(ctx.err(
+                &format!("sweep.params[{i}].values[{j}]"),
+                format!(
+                    "value {} appears twice; each value of an axis must be different",
+                    p.values[j]
+                ),
             ));
         }
         params.push(SweepParam {

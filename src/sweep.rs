@@ -117,6 +117,48 @@ enum Step {
     Load(f64),
 }
 
+/// The path in the `[sweep]` section of value `j` of the axis named `axis`.
+fn axis_value_path(spec: &SweepSpec, axis: &str, j: usize) -> Option<String> {
+    match axis {
+        "tier" => Some(format!("sweep.tiers[{j}]")),
+        "client" => Some(format!("sweep.clients[{j}]")),
+        "load" => Some(format!("sweep.load[{j}]")),
+        path => spec
+            .params
+            .iter()
+            .position(|p| p.path == path)
+            .map(|i| format!("sweep.params[{i}].values[{j}]")),
+    }
+}
+
+/// The path of the sweep value behind an error in field `field` at a grid point, if one is.
+fn sweep_value_path(
+    spec: &SweepSpec,
+    field: Option<&str>,
+    axes: &[Axis],
+    choice: &[usize],
+) -> Option<String> {
+    let field = field?;
+    let pick = |name: &str| axes.iter().position(|a| a.name == name).map(|i| choice[i]);
+    if let Some(i) = spec
+        .params
+        .iter()
+        .position(|p| field == p.path || field.starts_with(&format!("{}.", p.path)))
+    {
+        return Some(format!(
+            "sweep.params[{i}].values[{}]",
+            pick(&spec.params[i].path)?
+        ));
+    }
+    if (field == "tier" || field.ends_with(".model")) && spec.tiers.is_some() {
+        return Some(format!("sweep.tiers[{}]", pick("tier")?));
+    }
+    if (field == "client" || field.starts_with("client.")) && spec.clients.is_some() {
+        return Some(format!("sweep.clients[{}]", pick("client")?));
+    }
+    None
+}
+
 /// Expands a sweep specification into a grid of validated scenarios.
 pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result<Grid> {
     let (base, _) = doc.resolve(overrides, &[])?;
@@ -230,6 +272,28 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
         };
         let (mut scenario, _) = doc.resolve(overrides, &edits).map_err(|mut e| {
             e.message = format!("{} (in sweep grid point {})", e.message, where_());
+            // Point at the sweep value that caused it, not at the file's own value.
+            let at = sweep_value_path(spec, e.field.as_deref(), &axes, &choice).or_else(|| {
+                // No field (a type error in an edited table): find the one axis value that
+                // fails on its own.
+                axes.iter()
+                    .enumerate()
+                    .find_map(|(i, a)| match &steps[i][choice[i]] {
+                        Step::Edit(edit)
+                            if doc.resolve(overrides, std::slice::from_ref(edit)).is_err() =>
+                        {
+                            axis_value_path(spec, &a.name, choice[i])
+                        }
+                        _ => None,
+                    })
+            });
+            if let Some(at) = at {
+                e.location = doc.locate(&at);
+                e.field = Some(match e.field.take() {
+                    Some(f) => format!("{at} (sets {f})"),
+                    None => at,
+                });
+            }
             e
         })?;
         for (s, &c) in steps.iter().zip(&choice) {

@@ -143,7 +143,9 @@ fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
         .arg(dir.path().join("bad"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("differ from what sweep.json implies"));
+        .stderr(predicates::str::contains(
+            "differ from what sweep.json implies",
+        ));
     // Merging into one of the shard folders would overwrite it.
     ratesim()
         .arg("merge")
@@ -403,4 +405,46 @@ fn plan_writes_its_table_and_capacity_chart() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("p50|p90|p99"));
+}
+
+#[test]
+fn a_bad_sweep_value_is_reported_where_the_sweep_sets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = SWEEP.replace(
+        "values = [\"0.2s\", \"1s\"]",
+        "values = [\"0.2s\", \"-1s\"]",
+    );
+    let file = write(dir.path(), "bad.toml", &bad);
+    let out = dir.path().join("out");
+    ratesim()
+        .arg("sweep")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("bad.toml:20:"))
+        .stderr(predicates::str::contains("sweep.params[0].values[1]"))
+        .stderr(predicates::str::contains("-1s"));
+    assert!(!out.exists());
+    for (from, to, expect) in [
+        ("load = [1, 2.5]", "load = [1, 1]", "appears twice"),
+        (
+            "path = \"latency.base\"",
+            "path = \"traffic[x].latency\"",
+            "is not valid",
+        ),
+        ("tiers = [0, 2]", "tiers = [0, 7]", "sweep.tiers[1]"),
+    ] {
+        let file = write(dir.path(), "bad.toml", &SWEEP.replace(from, to));
+        ratesim()
+            .arg("sweep")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(expect));
+        assert!(!out.exists());
+    }
 }

@@ -99,7 +99,7 @@ fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 report::pages::run_page(&summary, &source, figures).into_bytes(),
             ));
         }
-        report::write_all(&dir, &files)?;
+        report::write_set(&dir, &files, report::RUN_FILES)?;
         eprintln!(
             "wrote {}: {}",
             dir.display(),
@@ -295,7 +295,7 @@ fn write_sweep(
             sweep_report(manifest, &agg, &manifest.source, &mut files)?;
         }
     }
-    report::write_all(dir, &files)
+    report::write_set(dir, &files, report::SWEEP_FILES)
 }
 
 /// The sweep's charts (when it has a load axis) and its `index.html`.
@@ -469,7 +469,11 @@ fn pick_tiers(asked: &Option<Vec<String>>, base: &scenario::Scenario) -> Result<
     match asked {
         None => Ok(base.available_tiers.clone()),
         Some(list) => {
-            for t in list {
+            let list: Vec<String> = list.iter().map(|t| t.trim().to_string()).collect();
+            for (i, t) in list.iter().enumerate() {
+                if list[..i].contains(t) {
+                    return Err(Error::Usage(format!("--tiers: tier {t:?} is given twice")));
+                }
                 if !base.available_tiers.contains(t) {
                     return Err(Error::Usage(format!(
                         "--tiers: tier {t:?} has no limits for this scenario's models; available: {}",
@@ -477,7 +481,7 @@ fn pick_tiers(asked: &Option<Vec<String>>, base: &scenario::Scenario) -> Result<
                     )));
                 }
             }
-            Ok(list.clone())
+            Ok(list)
         }
     }
 }
@@ -614,7 +618,7 @@ fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         );
         files.push(("index.html".into(), page.into_bytes()));
     }
-    report::write_all(&dir, &files)?;
+    report::write_set(&dir, &files, report::COMPARE_FILES)?;
     eprintln!("wrote {}", dir.display());
     emit(
         out,
@@ -891,7 +895,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         );
         files.push(("index.html".into(), page.into_bytes()));
     }
-    report::write_all(&dir, &files)?;
+    report::write_set(&dir, &files, report::PLAN_FILES)?;
     eprintln!("wrote {}", dir.display());
     emit(
         out,

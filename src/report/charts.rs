@@ -213,10 +213,13 @@ fn draw_line_panel<DB: DrawingBackend>(
             .flat_map(|s| s.points.iter().map(|pt| pt.1))
             .chain(p.hlines.iter().map(|h| h.y));
         let (lo, hi) = range(ys, p.log_y, true);
-        // Headroom so the legend (upper left) does not cover the data.
+        // Headroom so the legend (upper left) does not cover the data: about one line of
+        // legend per 8 % of the plot's height.
+        let entries = (p.series.len() + p.hlines.len()) as f64;
+        let room = (0.12 + 0.08 * entries).min(0.9);
         match (p.legend, p.log_y) {
-            (Legend::UpperLeft, false) => (lo, hi + (hi - lo) * 0.3),
-            (Legend::UpperLeft, true) => (lo, hi * (hi / lo).powf(0.3)),
+            (Legend::UpperLeft, false) => (lo, hi + (hi - lo) * room),
+            (Legend::UpperLeft, true) => (lo, hi * (hi / lo).powf(room)),
             _ => (lo, hi),
         }
     });

@@ -84,6 +84,67 @@ pub fn write_all<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()
     Ok(())
 }
 
+/// Writes a command's files with [`write_all`], then removes any other file of `family` (the
+/// files that command can write) left in `dir` by an earlier run, so that a folder never mixes
+/// the charts of two runs.
+pub fn write_set<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)], family: &[&str]) -> Result<()> {
+    write_all(dir, files)?;
+    for stale in family {
+        if !files.iter().any(|(n, _)| n.as_ref() == *stale) {
+            let path = dir.join(stale);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&path, e));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Files `ratesim run` can write.
+pub const RUN_FILES: &[&str] = &[
+    "summary.json",
+    "timeseries.csv",
+    "timeseries.png",
+    "timeseries.svg",
+    "latency-cdf.png",
+    "latency-cdf.svg",
+    "index.html",
+];
+/// Files `ratesim sweep` and `merge` can write.
+pub const SWEEP_FILES: &[&str] = &[
+    "sweep.json",
+    "runs.csv",
+    "aggregate.csv",
+    "goodput.png",
+    "goodput.svg",
+    "amplification.png",
+    "amplification.svg",
+    "index.html",
+];
+/// Files `ratesim compare-tiers` can write.
+pub const COMPARE_FILES: &[&str] = &[
+    "tiers.csv",
+    "runs.csv",
+    "aggregate.csv",
+    "compare-tiers.png",
+    "compare-tiers.svg",
+    "index.html",
+];
+/// Files `ratesim plan` can write.
+pub const PLAN_FILES: &[&str] = &[
+    "plan.csv",
+    "curves.csv",
+    "plan.json",
+    "capacity.png",
+    "capacity.svg",
+    "amplification.png",
+    "amplification.svg",
+    "index.html",
+];
+
 /// The time series as CSV: one row per second (per bucket of `bucket_s` seconds on very long
 /// runs), counts within it and requests in flight at its end.
 pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {

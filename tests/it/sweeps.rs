@@ -364,6 +364,13 @@ fn run_charts_and_report_are_valid_and_not_blank() {
         .assert()
         .success();
     assert!(!bare.join("timeseries.png").exists() && bare.join("summary.json").exists());
+    // Rerun into the folder that has charts: no stale chart may stay beside the new summary.
+    ratesim()
+        .args(["run", "scenarios/burst.toml", "--no-charts", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(!out.join("timeseries.png").exists() && !out.join("index.html").exists());
 }
 
 #[test]

@@ -90,6 +90,32 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_a_sorted_list_on_random_operations() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut q = EventQueue::default();
+        let mut model: Vec<(u64, u64)> = Vec::new();
+        let mut seq = 0;
+        for _ in 0..20_000 {
+            if rng.next_u32() % 3 != 0 || model.is_empty() {
+                let t = u64::from(rng.next_u32() % 50);
+                q.schedule(SimTime(t), seq);
+                model.push((t, seq));
+                seq += 1;
+            } else {
+                model.sort();
+                let (t, e) = model.remove(0);
+                assert_eq!(q.pop(), Some((SimTime(t), e)));
+            }
+        }
+        model.sort();
+        for (t, e) in model {
+            assert_eq!(q.pop(), Some((SimTime(t), e)));
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn many_ties_keep_order() {
         let mut q = EventQueue::default();
         for i in 0..1000 {

@@ -22,9 +22,19 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(0, 0, 0),
 ];
 
+/// The colour of series `i`: the eight above, then plotters' 99-colour palette.
 pub fn colour(i: usize) -> RGBColor {
-    COLOURS[i % COLOURS.len()]
+    match COLOURS.get(i) {
+        Some(c) => *c,
+        None => {
+            let (r, g, b) = Palette99::pick(i - COLOURS.len()).rgb();
+            RGBColor(r, g, b)
+        }
+    }
 }
+
+/// Most series a legend lists; a panel with more shows none (its lines are named in the CSV).
+pub const MAX_LEGEND: usize = 12;
 
 /// A named line of points.
 #[derive(Clone, Debug)]
@@ -215,7 +225,11 @@ fn draw_line_panel<DB: DrawingBackend>(
         let (lo, hi) = range(ys, p.log_y, true);
         // Headroom so the legend (upper left) does not cover the data: about one line of
         // legend per 8 % of the plot's height.
-        let entries = (p.series.len() + p.hlines.len()) as f64;
+        let entries = if p.series.len() <= MAX_LEGEND {
+            (p.series.len() + p.hlines.len()) as f64
+        } else {
+            0.0
+        };
         let room = (0.12 + 0.08 * entries).min(0.9);
         match (p.legend, p.log_y) {
             (Legend::UpperLeft, false) => (lo, hi + (hi - lo) * room),
@@ -345,7 +359,8 @@ where
             ])
             .map_err(err)?;
     }
-    if p.series.len() + p.hlines.len() > 1 || !p.hlines.is_empty() {
+    let legend_fits = p.series.len() <= MAX_LEGEND;
+    if legend_fits && (p.series.len() + p.hlines.len() > 1 || !p.hlines.is_empty()) {
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))

@@ -317,12 +317,21 @@ pub fn capacity(
     }
 }
 
+/// A panel subtitle that says where the lines are named when there are too many for a legend.
+fn lines_note(base: &str, groups: usize) -> String {
+    if groups > super::charts::MAX_LEGEND {
+        format!("{base}; {groups} lines, too many to label: see aggregate.csv")
+    } else {
+        base.to_string()
+    }
+}
+
 /// Retry amplification (attempts per request) against offered load, one line per group.
 pub fn amplification(name: &str, x_label: &str, groups: &[(String, Vec<(f64, f64)>)]) -> Chart {
     Chart {
         title: format!("{name}: retry amplification against load"),
         panels: vec![Panel::Line(LinePanel {
-            title: "mean attempts per request (1 = no retries)".into(),
+            title: lines_note("mean attempts per request (1 = no retries)", groups.len()),
             x_label: x_label.into(),
             y_label: "attempts per request (mean)".into(),
             series: groups
@@ -352,7 +361,9 @@ pub fn lines(
     Chart {
         title: title.to_string(),
         panels: vec![Panel::Line(LinePanel {
-            title: String::new(),
+            title: lines_note("", groups.len())
+                .trim_start_matches("; ")
+                .to_string(),
             x_label: x_label.into(),
             y_label: y_label.into(),
             series: groups

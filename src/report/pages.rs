@@ -162,7 +162,8 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
     )
 }
 
-/// A generic page: a lead paragraph, tables, figures and the scenario file.
+/// A generic page: a lead paragraph, tables, figures and the scenario file. Figures come
+/// before a long table (a sweep's grid), after short ones.
 pub fn simple_page(
     title: &str,
     lead: &str,
@@ -170,16 +171,26 @@ pub fn simple_page(
     figures: Vec<(String, String)>,
     source: &str,
 ) -> String {
-    let mut blocks = vec![Block::P(lead.to_string())];
+    let long = tables.iter().any(|(_, _, rows)| rows.len() > 15);
+    let mut table_blocks = Vec::new();
     for (heading, headers, rows) in tables {
-        blocks.push(Block::H2(heading));
-        blocks.push(Block::Table { headers, rows });
+        table_blocks.push(Block::H2(heading));
+        table_blocks.push(Block::Table { headers, rows });
     }
+    let mut figure_blocks = Vec::new();
     if !figures.is_empty() {
-        blocks.push(Block::H2("Charts".into()));
+        figure_blocks.push(Block::H2("Charts".into()));
         for (svg, caption) in figures {
-            blocks.push(Block::Figure { svg, caption });
+            figure_blocks.push(Block::Figure { svg, caption });
         }
+    }
+    let mut blocks = vec![Block::P(lead.to_string())];
+    if long {
+        blocks.extend(figure_blocks);
+        blocks.extend(table_blocks);
+    } else {
+        blocks.extend(table_blocks);
+        blocks.extend(figure_blocks);
     }
     blocks.push(Block::H2("Scenario file".into()));
     blocks.push(Block::Pre(source.to_string()));

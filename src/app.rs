@@ -349,6 +349,7 @@ fn sweep_report(
         );
         let good = report::figures::lines(
             &format!("{}: goodput against load", manifest.scenario_name),
+            "",
             "offered load (requests/s)",
             "succeeded requests per second (mean)",
             &series("goodput_rps"),

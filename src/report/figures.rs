@@ -328,32 +328,19 @@ fn lines_note(base: &str, groups: usize) -> String {
 
 /// Retry amplification (attempts per request) against offered load, one line per group.
 pub fn amplification(name: &str, x_label: &str, groups: &[(String, Vec<(f64, f64)>)]) -> Chart {
-    Chart {
-        title: format!("{name}: retry amplification against load"),
-        panels: vec![Panel::Line(LinePanel {
-            title: lines_note("mean attempts per request (1 = no retries)", groups.len()),
-            x_label: x_label.into(),
-            y_label: "attempts per request (mean)".into(),
-            series: groups
-                .iter()
-                .map(|(n, pts)| Series {
-                    name: n.clone(),
-                    points: pts.clone(),
-                    dots: true,
-                })
-                .collect(),
-            ..LinePanel::default()
-        })],
-        rows: 1,
-        cols: 1,
-        width: 1000,
-        height: 560,
-    }
+    lines(
+        &format!("{name}: retry amplification against load"),
+        "mean attempts per request (1 = no retries)",
+        x_label,
+        "attempts per request (mean)",
+        groups,
+    )
 }
 
 /// A single panel of named lines (e.g. a metric against load, one line per group).
 pub fn lines(
     title: &str,
+    subtitle: &str,
     x_label: &str,
     y_label: &str,
     groups: &[(String, Vec<(f64, f64)>)],
@@ -361,7 +348,7 @@ pub fn lines(
     Chart {
         title: title.to_string(),
         panels: vec![Panel::Line(LinePanel {
-            title: lines_note("", groups.len())
+            title: lines_note(subtitle, groups.len())
                 .trim_start_matches("; ")
                 .to_string(),
             x_label: x_label.into(),

@@ -1,0 +1,253 @@
+//! `ratesim plan`: the highest load per tier within an SLO.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::*;
+
+pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::plan;
+    let doc = scenario::Document::load(&args.file)?;
+    let overrides = Overrides::from(args.overrides);
+    let mut slo = Vec::new();
+    for s in &args.slo {
+        slo.extend(plan::parse_slo(s).map_err(|m| Error::Usage(format!("--slo: {m}")))?);
+    }
+    if !(args.precision.is_finite() && (plan::MIN_PRECISION..=0.5).contains(&args.precision)) {
+        return Err(Error::Usage(format!(
+            "--precision {}: allowed: a relative precision from {} to 0.5",
+            args.precision,
+            plan::MIN_PRECISION
+        )));
+    }
+    if !(2..=200).contains(&args.points) {
+        return Err(Error::Usage(format!(
+            "--points {}: allowed from 2 to 200",
+            args.points
+        )));
+    }
+    let (base, warnings) = doc.resolve(&overrides, &[])?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    let opts = plan::PlanOptions {
+        tiers: pick_tiers(&args.tiers, &base)?,
+        slo,
+        replications: replications(args.replications, &doc)?,
+        precision: args.precision,
+        curve_points: args.points,
+    };
+    let p = plan::plan(&doc, &overrides, &opts)?;
+    let slo_text = p
+        .slo
+        .iter()
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let headers: Vec<String> = [
+        "tier",
+        "spend (USD)",
+        "max load (x)",
+        "max offered (req/s)",
+        "fails at (x)",
+        "meets SLO at own load",
+        "goodput at max (req/s)",
+        "p99 at max (s)",
+        "success at max %",
+    ]
+    .map(String::from)
+    .to_vec();
+    let table: Vec<Vec<String>> = p
+        .tiers
+        .iter()
+        .map(|t| {
+            let k = t.at_knee.as_ref();
+            vec![
+                t.tier.clone(),
+                t.spend_usd.map_or("by request".into(), |v| format!("{v}")),
+                t.knee.map_or("none".into(), |l| format!("{l:.4}")),
+                t.knee
+                    .map_or("-".into(), |l| format!("{:.2}", l * p.base_offered_rps)),
+                t.fails_at.map_or("not found".into(), |l| format!("{l:.4}")),
+                if t.at_own_load.meets { "yes" } else { "no" }.into(),
+                fmt_opt(k.map(|e| e.goodput_rps), 2),
+                fmt_opt(k.and_then(|e| e.p99_s), 3),
+                fmt_opt(k.map(|e| e.success_pct), 3),
+            ]
+        })
+        .collect();
+    let verdict = match &p.cheapest {
+        Some(t) => {
+            let spend = p
+                .tiers
+                .iter()
+                .find(|x| &x.tier == t)
+                .and_then(|x| x.spend_usd);
+            format!(
+                "cheapest tier that meets the SLO at the scenario's own load ({:.2} req/s): tier {t} (unlocked at {} cumulative spend)",
+                p.base_offered_rps,
+                spend.map_or("by request".into(), |v| format!("${v}"))
+            )
+        }
+        None => format!(
+            "no tier meets the SLO at the scenario's own load ({:.2} req/s)",
+            p.base_offered_rps
+        ),
+    };
+    let precision_note = format!(
+        "Max load is the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {}% (the search precision; sampling noise between replications comes on top). Each load pools {} replication{}.",
+        crate::sweep::fmt_f64(100.0 * p.precision),
+        p.replications,
+        if p.replications == 1 { "" } else { "s" }
+    );
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&p.scenario_name).join("plan"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&headers).expect("writing to memory");
+    for r in &table {
+        w.write_record(r).expect("writing to memory");
+    }
+    let mut c = csv::Writer::from_writer(Vec::new());
+    c.write_record([
+        "tier",
+        "load",
+        "offered_rps",
+        "goodput_rps",
+        "success_pct",
+        "rate_limited_pct",
+        "gave_up_pct",
+        "latency_p50_s",
+        "latency_p99_s",
+        "latency_mean_s",
+        "attempts_per_request_mean",
+        "meets_slo",
+        "source",
+    ])
+    .expect("writing to memory");
+    for t in &p.tiers {
+        for (src, evals) in [("search", &t.searched), ("curve", &t.curve)] {
+            for e in evals {
+                let o = |x: Option<f64>| x.map_or(String::new(), crate::sweep::fmt_f64);
+                c.write_record([
+                    t.tier.clone(),
+                    crate::sweep::fmt_f64(e.load),
+                    crate::sweep::fmt_f64(e.offered_rps),
+                    crate::sweep::fmt_f64(e.goodput_rps),
+                    crate::sweep::fmt_f64(e.success_pct),
+                    crate::sweep::fmt_f64(e.rate_limited_pct),
+                    crate::sweep::fmt_f64(e.gave_up_pct),
+                    o(e.p50_s),
+                    o(e.p99_s),
+                    o(e.mean_s),
+                    crate::sweep::fmt_f64(e.attempts_mean),
+                    e.meets.to_string(),
+                    src.to_string(),
+                ])
+                .expect("writing to memory");
+            }
+        }
+    }
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "plan.csv".into(),
+            w.into_inner().expect("writing to memory"),
+        ),
+        (
+            "curves.csv".into(),
+            c.into_inner().expect("writing to memory"),
+        ),
+        (
+            "plan.json".into(),
+            [
+                serde_json::to_vec_pretty(&p).expect("plan serialises"),
+                b"\n".to_vec(),
+            ]
+            .concat(),
+        ),
+    ];
+    if !args.no_charts {
+        let point = |e: &plan::Evaluation| report::figures::CurvePoint {
+            offered_rps: e.offered_rps,
+            goodput_rps: e.goodput_rps,
+            p99_s: e.p99_s,
+            success_pct: e.success_pct,
+        };
+        let curves: Vec<report::figures::Curve> = p
+            .tiers
+            .iter()
+            .map(|t| report::figures::Curve {
+                tier: t.tier.clone(),
+                points: t.curve.iter().map(point).collect(),
+                knee: t.at_knee.as_ref().map(point),
+            })
+            .collect();
+        let p99_slo = p
+            .slo
+            .iter()
+            .find(|t| t.metric == plan::SloMetric::Latency(0.99))
+            .map(|t| t.threshold);
+        let success_slo = p
+            .slo
+            .iter()
+            .find(|t| t.metric == plan::SloMetric::Success)
+            .map(|t| t.threshold);
+        let cap = report::figures::capacity(&p.scenario_name, &curves, p99_slo, success_slo);
+        let amp_groups: Vec<(String, Vec<(f64, f64)>)> = p
+            .tiers
+            .iter()
+            .map(|t| {
+                (
+                    format!("tier {}", t.tier),
+                    t.curve
+                        .iter()
+                        .map(|e| (e.offered_rps, e.attempts_mean))
+                        .collect(),
+                )
+            })
+            .collect();
+        let amp = report::figures::amplification(
+            &p.scenario_name,
+            "offered load (requests/s)",
+            &amp_groups,
+        );
+        let mut figures = Vec::new();
+        for (stem, chart, caption) in [
+            ("capacity", cap, format!("Goodput, p99 latency and success against offered load per tier; SLO: {slo_text}. Rings mark each tier's highest load meeting the SLO.")),
+            ("amplification", amp, "Mean attempts per request against offered load: retries multiply the load the server sees.".to_string()),
+        ] {
+            let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+            files.push((format!("{stem}.png"), r.png));
+            files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+            figures.push((r.svg, caption));
+        }
+        let mut sentence = verdict.clone();
+        if let Some(first) = sentence.get(..1) {
+            sentence.replace_range(..1, &first.to_uppercase());
+        }
+        let lead = format!("SLO: {slo_text}. {sentence}. {precision_note}");
+        let page = report::pages::simple_page(
+            &format!("ratesim: capacity plan for {}", p.scenario_name),
+            &lead,
+            vec![(
+                "Highest load meeting the SLO, per tier".into(),
+                headers.clone(),
+                table.clone(),
+            )],
+            figures,
+            &std::fs::read_to_string(&args.file).unwrap_or_default(),
+        );
+        files.push(("index.html".into(), page.into_bytes()));
+    }
+    report::write_set(&dir, &files, report::PLAN_FILES)?;
+    eprintln!("wrote {}", dir.display());
+    emit(
+        out,
+        &format!(
+            "capacity plan for {} with SLO {slo_text}\n\n{}\n{verdict}\n{precision_note}\n",
+            p.scenario_name,
+            text_table(&headers, &table)
+        ),
+    )
+}

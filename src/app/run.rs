@@ -1,0 +1,85 @@
+//! `ratesim run`: one scenario, its summary, files, charts and page.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::*;
+
+pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
+    let overrides = Overrides::from(args.overrides);
+    let (scenario, warnings) = scenario::load(&args.file, &overrides)?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    let mut rec = Recorder::new(scenario.streams.len());
+    let (outcome, pending_log) = match &args.attempt_log {
+        Some(path) => {
+            let models = scenario
+                .streams
+                .iter()
+                .map(|s| s.model_name.clone())
+                .collect();
+            let mut log = AttemptLog::create(path, models, &mut rec)?;
+            let outcome = crate::engine::run(&scenario, &mut log);
+            (outcome, Some(log.finish()?))
+        }
+        None => (crate::engine::run(&scenario, &mut rec), None),
+    };
+    let summary = report::summarize(&scenario, &rec, &outcome);
+    let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+    if !args.no_files {
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            ("summary.json".into(), [json.as_slice(), b"\n"].concat()),
+            ("timeseries.csv".into(), report::timeseries_csv(&rec)),
+        ];
+        if !args.no_charts {
+            let charts = [
+                (
+                    "timeseries",
+                    report::figures::timeseries(&scenario, &rec),
+                    "Attempts offered, admitted, 429s and completions per second, with each model's RPS cap; below, requests in flight.",
+                ),
+                (
+                    "latency-cdf",
+                    report::figures::latency_cdf(&scenario, &rec),
+                    "Cumulative distribution of end-to-end latency of succeeded requests (arrival to completion, including backoff), per stream.",
+                ),
+            ];
+            let mut figures = Vec::new();
+            for (stem, chart, caption) in charts {
+                let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+                files.push((format!("{stem}.png"), r.png));
+                files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+                figures.push((r.svg, caption.to_string()));
+            }
+            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            files.push((
+                "index.html".into(),
+                report::pages::run_page(&summary, &source, figures).into_bytes(),
+            ));
+        }
+        report::write_set(&dir, &files, report::RUN_FILES)?;
+        eprintln!(
+            "wrote {}: {}",
+            dir.display(),
+            files
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    // The attempt log goes into place only once everything else is written.
+    if let Some(log) = pending_log {
+        log.commit()?;
+    }
+    if args.json {
+        emit(out, &format!("{}\n", String::from_utf8_lossy(&json)))
+    } else {
+        emit(out, &report::table::render(&summary))
+    }
+}

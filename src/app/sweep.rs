@@ -1,0 +1,237 @@
+//! `ratesim sweep` and `ratesim merge`: grids, shard folders and their report.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::sweep;
+    let doc = scenario::Document::load(&args.file)?;
+    let mut spec = doc.sweep.clone().ok_or_else(|| {
+        Error::Input(InputError::new(
+            &doc.file,
+            "this scenario has no [sweep] section; add one with tiers, load, clients, params or replications",
+        ))
+    })?;
+    if let Some(r) = args.replications {
+        if !(1..=scenario::MAX_REPLICATIONS).contains(&r) {
+            return Err(Error::Usage(format!(
+                "--replications {r}: allowed from 1 to {}",
+                scenario::MAX_REPLICATIONS
+            )));
+        }
+        spec.replications = r;
+    }
+    let overrides = Overrides::from(args.overrides);
+    let grid = sweep::expand(&doc, &spec, &overrides)?;
+    let runs: Vec<sweep::RunSpec> = grid
+        .runs()
+        .into_iter()
+        .filter(|r| args.shard.is_none_or(|s| s.contains(r.index)))
+        .collect();
+    let rows = sweep::execute(&grid, &runs);
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let base = PathBuf::from("output").join(&grid.name).join("sweep");
+        match args.shard {
+            Some(s) => base.join(format!("shard-{}-of-{}", s.k, s.n)),
+            None => base,
+        }
+    });
+    let manifest = sweep::Manifest::of(&grid, args.shard, &doc.source, &overrides);
+    write_sweep(&dir, &manifest, &rows, !args.no_charts)?;
+    emit(
+        out,
+        &format!(
+            "sweep {}: {} grid points x {} replications = {} runs{}; wrote {}\n",
+            grid.name,
+            grid.points.len(),
+            grid.replications,
+            grid.total_runs(),
+            match args.shard {
+                Some(s) => format!(" (shard {}/{}: {} runs)", s.k, s.n, rows.len()),
+                None => String::new(),
+            },
+            dir.display()
+        ),
+    )
+}
+
+/// Writes a sweep folder: the manifest and runs, and (for a whole sweep) the aggregate.
+pub(super) fn write_sweep(
+    dir: &Path,
+    manifest: &crate::sweep::Manifest,
+    rows: &[crate::sweep::RunRow],
+    charts: bool,
+) -> Result<()> {
+    use crate::sweep;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "sweep.json".into(),
+            [
+                serde_json::to_vec_pretty(manifest).expect("manifest serialises"),
+                b"\n".to_vec(),
+            ]
+            .concat(),
+        ),
+        ("runs.csv".into(), sweep::runs_csv(&manifest.axes, rows)),
+    ];
+    if manifest.shard.is_none() {
+        let agg = sweep::aggregate(rows);
+        files.push((
+            "aggregate.csv".into(),
+            sweep::aggregate_csv(&manifest.axes, &agg),
+        ));
+        if charts {
+            sweep_report(manifest, &agg, &manifest.source, &mut files)?;
+        }
+    }
+    report::write_set(dir, &files, report::SWEEP_FILES)
+}
+
+/// The sweep's charts (when it has a load axis) and its `index.html`.
+pub(super) fn sweep_report(
+    manifest: &crate::sweep::Manifest,
+    agg: &[crate::sweep::AggRow],
+    source: &str,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    let load_axis = manifest.axes.iter().position(|a| a.name == "load");
+    let mut figures = Vec::new();
+    if let Some(li) = load_axis {
+        // One line per combination of the other axes, x = offered load (mean over replications).
+        let mut groups: Vec<(String, Vec<&crate::sweep::AggRow>)> = Vec::new();
+        for a in agg {
+            let key: Vec<String> = manifest
+                .axes
+                .iter()
+                .zip(&a.labels)
+                .enumerate()
+                .filter(|(i, _)| *i != li)
+                .map(|(_, (ax, l))| format!("{}={l}", ax.name))
+                .collect();
+            let key = if key.is_empty() {
+                "all".to_string()
+            } else {
+                key.join(", ")
+            };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(a),
+                None => groups.push((key, vec![a])),
+            }
+        }
+        let series = |metric: &str| -> Vec<(String, Vec<(f64, f64)>)> {
+            groups
+                .iter()
+                .map(|(k, rows)| {
+                    let mut pts: Vec<(f64, f64)> = rows
+                        .iter()
+                        .filter_map(|r| Some((r.mean("offered_rps")?, r.mean(metric)?)))
+                        .collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    (k.clone(), pts)
+                })
+                .collect()
+        };
+        let amp = report::figures::amplification(
+            &manifest.scenario_name,
+            "offered load (requests/s)",
+            &series("attempts_per_request_mean"),
+        );
+        let good = report::figures::lines(
+            &format!("{}: goodput against load", manifest.scenario_name),
+            "",
+            "offered load (requests/s)",
+            "succeeded requests per second (mean)",
+            &series("goodput_rps"),
+        );
+        for (stem, chart, caption) in [
+            (
+                "goodput",
+                good,
+                "Goodput (mean over replications) against offered load, one line per combination of the other axes.",
+            ),
+            (
+                "amplification",
+                amp,
+                "Mean attempts per request against offered load: retry amplification.",
+            ),
+        ] {
+            let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;
+            files.push((format!("{stem}.png"), r.png));
+            files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
+            figures.push((r.svg, caption.to_string()));
+        }
+    }
+    let mut headers: Vec<String> = manifest.axes.iter().map(|a| a.name.clone()).collect();
+    headers.extend(
+        [
+            "runs",
+            "goodput (req/s)",
+            "success %",
+            "429 %",
+            "gave up %",
+            "p99 (s)",
+            "attempts/req",
+        ]
+        .map(String::from),
+    );
+    let table: Vec<Vec<String>> = agg
+        .iter()
+        .map(|a| {
+            let mut r = a.labels.clone();
+            r.push(a.replications.to_string());
+            r.push(fmt_opt(a.mean("goodput_rps"), 2));
+            r.push(fmt_opt(a.mean("success_pct"), 2));
+            r.push(fmt_opt(a.mean("rate_limited_pct"), 2));
+            r.push(fmt_opt(a.mean("gave_up_pct"), 2));
+            r.push(fmt_opt(a.mean("latency_p99_s"), 3));
+            r.push(fmt_opt(a.mean("attempts_per_request_mean"), 2));
+            r
+        })
+        .collect();
+    let lead = format!(
+        "Sweep of {}: {} grid points x {} replications = {} runs (base seed {}). Means over replications; aggregate.csv has the standard deviation and 95% confidence interval of every metric.",
+        manifest.scenario_name,
+        agg.len(),
+        manifest.replications,
+        manifest.total_runs,
+        manifest.base_seed
+    );
+    let page = report::pages::simple_page(
+        &format!("ratesim: sweep of {}", manifest.scenario_name),
+        &lead,
+        vec![("Grid points".into(), headers, table)],
+        figures,
+        source,
+    );
+    files.push(("index.html".into(), page.into_bytes()));
+    Ok(())
+}
+
+pub(super) fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    let (manifest, rows) = crate::sweep::merge(dirs)?;
+    let dir = dest.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&manifest.scenario_name)
+            .join("sweep")
+    });
+    for d in dirs {
+        if same_folder(d, &dir) {
+            return Err(Error::Usage(format!(
+                "--out {} is one of the shard folders being merged; choose another folder",
+                dir.display()
+            )));
+        }
+    }
+    write_sweep(&dir, &manifest, &rows, true)?;
+    emit(
+        out,
+        &format!(
+            "merged {} runs from {} folders into {}\n",
+            rows.len(),
+            dirs.len(),
+            dir.display()
+        ),
+    )
+}

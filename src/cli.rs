@@ -88,6 +88,10 @@ pub struct PlanArgs {
     /// Loads per tier on the capacity chart
     #[arg(long, default_value_t = 12)]
     pub points: usize,
+    /// Highest load multiplier to search [default: 8 times the load at which every model
+    /// reaches its binding cap, at most 1024]
+    #[arg(long, value_name = "X")]
+    pub max_load: Option<f64>,
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/plan]

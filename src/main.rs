@@ -1,5 +1,5 @@
 //! The `ratesim` binary: parse the command line, run the command, map errors to exit codes
-//! (2 for bad input, 1 for failed output).
+//! (2 for bad input, 1 for failed output, 3 when `plan` finds no tier that meets the SLO).
 
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let cli = ratesim::cli::Cli::parse();
     let stdout = std::io::stdout();
     match ratesim::app::execute(cli, &mut stdout.lock()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)

@@ -7,10 +7,16 @@
 //! monotone response instead of fresh noise at each step, and tiers are compared on the same
 //! workload.
 //!
-//! A latency quantile term counts requests that did not succeed (gave up, never fit, cut off) as
-//! infinitely slow: `p99<=10s` fails once more than 1 % of requests fail, whatever the latency of
-//! the others. Every term must get harder to meet as load grows (latency, 429s, give-ups and
-//! attempts bounded above; success bounded below), which the bisection relies on.
+//! A latency term (quantile or mean) counts requests that did not succeed (gave up, never fit,
+//! cut off) as infinitely slow: `p99<=10s` fails once more than 1 % of requests fail, and
+//! `mean<=8s` once any request fails, whatever the latency of the others. Every term must get
+//! harder to meet as load grows (latency, 429s, give-ups and attempts bounded above; success
+//! bounded below), which the bisection relies on.
+//!
+//! The search is bounded: it never goes past [`SATURATION`] times the load at which every model
+//! reaches its binding cap (RPS or TPM), nor past [`MAX_LOAD`] or `--max-load`. A term that does
+//! not bind by then (say `attempts<=10` with a client that stops at 6) gives the clear answer
+//! "meets the SLO at every load searched" rather than a search that runs for hours.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -22,9 +28,10 @@ use crate::sweep::run_seed;
 /// Which number an SLO term constrains.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum SloMetric {
-    /// A latency quantile of succeeded requests (0.5, 0.9, 0.99, 0.999), in seconds.
+    /// A latency quantile over all requests, failed ones counted as infinitely slow (0.5, 0.9,
+    /// 0.99, 0.999), in seconds.
     Latency(f64),
-    /// Mean latency of succeeded requests, seconds.
+    /// Mean latency over all requests (infinite if any failed), seconds.
     LatencyMean,
     /// Succeeded / requests, percent.
     Success,
@@ -53,7 +60,7 @@ pub struct SloTerm {
     pub threshold: f64,
 }
 
-const SLO_HELP: &str = "an SLO term is METRIC OP VALUE: p50|p90|p99|p999|mean (latency, e.g. p99<=10s, p50<=800ms), success (e.g. success>=99.9%), rate_limited (429s per attempt, e.g. rate_limited<=1%), gave_up (e.g. gave_up<=0.1%), attempts (mean attempts per request, e.g. attempts<=1.5); OP is <=, <, >= or >";
+const SLO_HELP: &str = "an SLO term is METRIC OP VALUE: p50|p90|p99|p999|mean (latency with its unit s or ms, e.g. p99<=10s, p50<=800ms), success (e.g. success>=99.9%), rate_limited (429s per attempt, e.g. rate_limited<=1%), gave_up (e.g. gave_up<=0.1%), attempts (mean attempts per request, e.g. attempts<=1.5); OP is <=, <, >= or >";
 
 /// Parses one or more comma-separated SLO terms.
 pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
@@ -97,10 +104,17 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
         };
         let threshold = match metric {
             SloMetric::Latency(_) | SloMetric::LatencyMean => {
+                // The unit is required, so that `p99<=500` meant as milliseconds is not read
+                // as 500 s.
                 if let Some(ms) = value.strip_suffix("ms") {
                     number(ms)? / 1000.0
+                } else if let Some(secs) = value.strip_suffix('s') {
+                    number(secs)?
                 } else {
-                    number(value.strip_suffix('s').unwrap_or(value))?
+                    number(value)?;
+                    return Err(format!(
+                        "`{raw}`: a latency needs its unit, s or ms, e.g. {name}{op_str}{value}s or {name}{op_str}{value}ms"
+                    ));
                 }
             }
             SloMetric::Success | SloMetric::RateLimited | SloMetric::GaveUp => {
@@ -157,9 +171,13 @@ pub struct Evaluation {
     pub success_pct: f64,
     pub rate_limited_pct: f64,
     pub gave_up_pct: f64,
+    /// Latency quantiles and mean of succeeded requests only.
     pub p50_s: Option<f64>,
     pub p99_s: Option<f64>,
     pub mean_s: Option<f64>,
+    /// p99 over all requests, failed ones counted as infinitely slow (what an SLO term
+    /// checks): infinite when more than 1 % of requests failed.
+    pub p99_all_s: f64,
     pub attempts_mean: f64,
     pub meets: bool,
 }
@@ -199,13 +217,20 @@ impl Evaluation {
             p50_s: q(0.5),
             p99_s: q(0.99),
             mean_s: c.latency_us.mean().map(|m| m / 1e6),
+            p99_all_s: q_all(0.99).unwrap_or(f64::INFINITY),
             attempts_mean: c.attempts_per_request.mean().unwrap_or(0.0),
             meets: false,
         };
         e.meets = slo.iter().all(|t| {
             let v = match t.metric {
                 SloMetric::Latency(p) => q_all(p),
-                SloMetric::LatencyMean => e.mean_s,
+                SloMetric::LatencyMean => {
+                    if c.succeeded < c.requests {
+                        Some(f64::INFINITY)
+                    } else {
+                        e.mean_s
+                    }
+                }
                 SloMetric::Success => Some(e.success_pct),
                 SloMetric::RateLimited => Some(e.rate_limited_pct),
                 SloMetric::GaveUp => Some(e.gave_up_pct),
@@ -233,7 +258,14 @@ pub struct PlanOptions {
     pub precision: f64,
     /// Points per tier on the chart's load grid.
     pub curve_points: usize,
+    /// The highest load multiplier to search (`None`: [`SATURATION`] times the load at which
+    /// every model reaches its binding cap, at most [`MAX_LOAD`]).
+    pub max_load: Option<f64>,
 }
+
+/// How far past the caps the search goes: up to this many times the load at which every model
+/// of the scenario reaches its binding cap (RPS, or TPM at the mean request size).
+pub const SATURATION: f64 = 8.0;
 
 /// Finest relative precision a search accepts.
 pub const MIN_PRECISION: f64 = 1e-6;
@@ -255,6 +287,8 @@ pub struct TierPlan {
     /// The evaluation at the scenario's own load (1.0).
     pub at_own_load: Evaluation,
     pub at_knee: Option<Evaluation>,
+    /// The highest load the search could try (see [`SATURATION`]).
+    pub max_load: f64,
     /// Every load evaluated by the search, in order.
     pub searched: Vec<Evaluation>,
     /// The chart's load grid.
@@ -283,6 +317,9 @@ struct TierSearch<'a> {
     /// exceed the largest rate a scenario allows.
     max_load: f64,
 }
+
+/// Called after each evaluation of the search, with the tier and the evaluation.
+pub type Progress<'a> = &'a (dyn Fn(&str, &Evaluation) + Sync);
 
 impl TierSearch<'_> {
     fn evaluate(&self, load: f64) -> Evaluation {
@@ -319,10 +356,11 @@ impl TierSearch<'_> {
     }
 
     /// Brackets the threshold by doubling or halving from load 1, then bisects.
-    fn search(&self) -> (Option<f64>, Option<f64>, Vec<Evaluation>) {
+    fn search(&self, progress: Progress) -> (Option<f64>, Option<f64>, Vec<Evaluation>) {
         let mut searched = Vec::new();
         let eval = |load: f64, searched: &mut Vec<Evaluation>| {
             let e = self.evaluate(load);
+            progress(&self.scenario.tier, &e);
             let m = e.meets;
             searched.push(e);
             m
@@ -330,11 +368,12 @@ impl TierSearch<'_> {
         let (mut lo, mut hi) = (None, None);
         if eval(1.0, &mut searched) {
             lo = Some(1.0);
-            let mut x = 2.0;
-            while x <= self.max_load {
+            let mut x = 1.0;
+            while x < self.max_load {
+                // Doubling, with the last step landing exactly on the bound.
+                x = (x * 2.0).min(self.max_load);
                 if eval(x, &mut searched) {
                     lo = Some(x);
-                    x *= 2.0;
                 } else {
                     hi = Some(x);
                     break;
@@ -378,6 +417,7 @@ pub fn plan(
     doc: &Document,
     overrides: &Overrides,
     opts: &PlanOptions,
+    progress: Progress,
 ) -> crate::error::Result<Plan> {
     let mut searches = Vec::new();
     for tier in &opts.tiers {
@@ -392,7 +432,13 @@ pub fn plan(
                 crate::scenario::MAX_RATE_PER_SEC / st.arrivals.process.rate_per_sec()
                     * (1.0 - 1e-9)
             })
-            .fold(MAX_LOAD, f64::min);
+            .fold(
+                opts.max_load
+                    .unwrap_or_else(|| SATURATION * saturation_load(&scenario))
+                    .min(MAX_LOAD),
+                f64::min,
+            )
+            .max(1.0);
         searches.push(TierSearch {
             scenario,
             key,
@@ -411,7 +457,7 @@ pub fn plan(
         })
         .unwrap_or(0.0);
     let results: Vec<(Option<f64>, Option<f64>, Vec<Evaluation>)> =
-        searches.par_iter().map(TierSearch::search).collect();
+        searches.par_iter().map(|s| s.search(progress)).collect();
     // One load grid for every tier, up to 1.5 times the largest finite knee.
     let top = results
         .iter()
@@ -436,6 +482,7 @@ pub fn plan(
             spend_usd: s.scenario.tier_spend_usd,
             knee: lo,
             fails_at: hi,
+            max_load: s.max_load,
             at_own_load,
             at_knee,
             searched,
@@ -462,6 +509,38 @@ pub fn plan(
         tiers,
         cheapest,
     })
+}
+
+/// The load multiplier at which every model reaches its binding cap: for each model, the load
+/// at which its streams' peak arrival rate meets the RPS cap or their mean token rate meets the
+/// TPM cap, whichever comes first; then the largest of those over the models.
+pub fn saturation_load(s: &Scenario) -> f64 {
+    s.models
+        .iter()
+        .enumerate()
+        .filter_map(|(m, model)| {
+            let streams = s.streams.iter().filter(|st| st.model == m);
+            let rps: f64 = streams
+                .clone()
+                .map(|st| st.arrivals.process.rate_per_sec())
+                .sum();
+            let tokens_per_min: f64 = streams
+                .map(|st| {
+                    60.0 * st.arrivals.process.rate_per_sec()
+                        * (st.prompt_tokens.mean() + st.completion_tokens.mean())
+                })
+                .sum();
+            if rps <= 0.0 {
+                return None;
+            }
+            let by_rps = model.limits.rps.as_f64() / rps;
+            let by_tpm = model
+                .limits
+                .tpm
+                .map_or(f64::INFINITY, |t| t.as_f64() / tokens_per_min);
+            Some(by_rps.min(by_tpm))
+        })
+        .fold(0.0, f64::max)
 }
 
 /// The share of the arrival window during which a stream is active.
@@ -533,5 +612,44 @@ mod tests {
         assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
         let slo = parse_slo("p90<=85s").unwrap();
         assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+    }
+
+    #[test]
+    fn the_mean_term_counts_failed_requests_as_infinitely_slow() {
+        // Issue 6, bug 1: the mean of succeeded requests levels off under overload, so a mean
+        // term never failed and the search ran for ever.
+        let mut c = Counters {
+            requests: 100,
+            succeeded: 100,
+            ..Counters::default()
+        };
+        for _ in 0..100 {
+            c.latency_us.record(2_000_000);
+        }
+        let slo = parse_slo("mean<=8s").unwrap();
+        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        c.requests = 101; // one request gave up
+        c.gave_up = 1;
+        let e = Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo);
+        assert!(
+            !e.meets,
+            "a failed request makes the mean over all requests infinite"
+        );
+        assert_eq!(
+            e.mean_s,
+            Some(2.0),
+            "the reported mean stays that of succeeded requests"
+        );
+    }
+
+    #[test]
+    fn latency_terms_require_their_unit() {
+        // Issue 6, bug 7: `p99<=10` was read as 10 s; `p99<=500` meant as ms was 1000x looser.
+        for bare in ["p99<=10", "p50<500", "mean<=8"] {
+            let e = parse_slo(bare).unwrap_err();
+            assert!(e.contains("needs its unit, s or ms"), "{bare}: {e}");
+        }
+        assert_eq!(parse_slo("p99<=500ms").unwrap()[0].threshold, 0.5);
+        assert_eq!(parse_slo("p99<=10s").unwrap()[0].threshold, 10.0);
     }
 }

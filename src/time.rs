@@ -91,18 +91,10 @@ impl fmt::Display for SimDuration {
     /// Shortest readable form that round-trips through [`parse_duration`]: `90s`, `1h`, `250ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        const UNITS: [(u64, &str); 6] = [
-            (3_600 * NANOS_PER_SEC, "h"),
-            (60 * NANOS_PER_SEC, "m"),
-            (NANOS_PER_SEC, "s"),
-            (1_000_000, "ms"),
-            (1_000, "us"),
-            (1, "ns"),
-        ];
         if n == 0 {
             return f.write_str("0s");
         }
-        for (size, unit) in UNITS {
+        for (unit, size) in UNITS {
             if n.is_multiple_of(size) {
                 return write!(f, "{}{}", n / size, unit);
             }
@@ -127,10 +119,21 @@ impl fmt::Display for DurationError {
     }
 }
 
-const DURATION_HELP: &str = "expected a number with a unit (h, m, s, ms, us, ns), e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\"";
+const DURATION_HELP: &str = "expected a number with a unit (h, m, s, ms, us, ns), or several of them from the largest unit down, each at most once, e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\", \"250ms\"";
+
+/// The units a duration may use, largest first.
+const UNITS: [(&str, u64); 6] = [
+    ("h", 3_600 * NANOS_PER_SEC),
+    ("m", 60 * NANOS_PER_SEC),
+    ("s", NANOS_PER_SEC),
+    ("ms", 1_000_000),
+    ("us", 1_000),
+    ("ns", 1),
+];
 
 /// Parses durations such as `90s`, `15m`, `1h`, `1h30m`, `0.5s`, `250ms`, exactly (no float
-/// rounding: `0.1s` is 100 000 000 ns).
+/// rounding: `0.1s` is 100 000 000 ns). Several parts must go from the largest unit down, each
+/// unit at most once (`1h30m`, not `30m1h` or `1h1h`).
 pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
     let s = text.trim();
     if s.is_empty() {
@@ -139,6 +142,8 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
     let bytes = s.as_bytes();
     let mut i = 0;
     let mut total: u64 = 0;
+    // Index into UNITS of the previous part's unit: the next must be smaller.
+    let mut previous: Option<usize> = None;
     while i < bytes.len() {
         let start = i;
         while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
@@ -146,32 +151,33 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
         }
         let number = &s[start..i];
         let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+        while i < bytes.len() && !(bytes[i].is_ascii_digit() || bytes[i] == b'.') {
             i += 1;
         }
         let unit = &s[unit_start..i];
         if number.is_empty() || unit.is_empty() {
             return Err(DurationError(format!("`{text}`: {DURATION_HELP}")));
         }
-        let scale: u64 = match unit {
-            "h" => 3_600 * NANOS_PER_SEC,
-            "m" | "min" => 60 * NANOS_PER_SEC,
-            "s" => NANOS_PER_SEC,
-            "ms" => 1_000_000,
-            "us" | "µs" => 1_000,
-            "ns" => 1,
-            _ => {
-                return Err(DurationError(format!(
-                    "`{text}`: unknown unit `{unit}`; {DURATION_HELP}"
-                )));
-            }
+        let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(DurationError(format!(
+                "`{text}`: unknown unit `{unit}`; {DURATION_HELP}"
+            )));
         };
+        if let Some(p) = previous
+            && index <= p
+        {
+            return Err(DurationError(format!(
+                "`{text}`: `{unit}` comes after `{}`; {DURATION_HELP}",
+                UNITS[p].0
+            )));
+        }
+        previous = Some(index);
         let too_long = || {
             DurationError(format!(
                 "`{text}` is too long: durations go up to about 584 years (\"5124095h\")"
             ))
         };
-        let part = scaled_decimal(number, scale).map_err(|overflow| {
+        let part = scaled_decimal(number, UNITS[index].1).map_err(|overflow| {
             if overflow {
                 too_long()
             } else {
@@ -231,6 +237,10 @@ mod tests {
             SimDuration::from_millis(250)
         );
         assert_eq!(parse_duration(".5s").unwrap(), SimDuration(500_000_000));
+        assert_eq!(
+            parse_duration("1h2m3s4ms5us6ns").unwrap(),
+            SimDuration(3_723_004_005_006)
+        );
     }
 
     #[test]
@@ -244,6 +254,13 @@ mod tests {
             "-5s",
             "0.0000000001s",
             "1e3s",
+            "1h1h",
+            "250ms10s",
+            "30m1h",
+            "5min",
+            "90sec",
+            "1 h",
+            "2µs",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }

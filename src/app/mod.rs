@@ -29,14 +29,35 @@ fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
     }
 }
 
-pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
+/// How a command that did its work ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Done,
+    /// `plan` found no tier that meets the SLO at the scenario's own load: exit code 3 (its
+    /// files are written all the same).
+    NoTierMeetsSlo,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::NoTierMeetsSlo => 3,
+        }
+    }
+}
+
+pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    if let Command::Plan(args) = &cli.command {
+        return plan::plan(args, out);
+    }
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Validate { files } => validate::validate(&files, out),
         Command::Limits(args) => limits::limits(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::CompareTiers(args) => compare::compare_tiers(&args, out),
-        Command::Plan(args) => plan::plan(&args, out),
         Command::Merge { dirs, out: dest } => sweep::merge(&dirs, dest.as_deref(), out),
         Command::Presets => {
             let mut s = String::from(
@@ -47,7 +68,9 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
             }
             emit(out, &s)
         }
+        Command::Plan(_) => unreachable!("handled above"),
     }
+    .map(|()| Outcome::Done)
 }
 
 fn chart_error(stem: &str, message: String) -> Error {

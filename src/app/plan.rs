@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 
-pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     use crate::plan;
     let doc = scenario::Document::load(&args.file)?;
     let overrides = Overrides::from(args.overrides);
@@ -26,6 +26,14 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             args.points
         )));
     }
+    if let Some(m) = args.max_load
+        && !(m.is_finite() && (1.0..=plan::MAX_LOAD).contains(&m))
+    {
+        return Err(Error::Usage(format!(
+            "--max-load {m}: allowed: a load multiplier from 1 to {}",
+            plan::MAX_LOAD
+        )));
+    }
     let (base, warnings) = doc.resolve(&overrides, &[])?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
@@ -36,8 +44,26 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         replications: replications(args.replications, &doc)?,
         precision: args.precision,
         curve_points: args.points,
+        max_load: args.max_load,
     };
-    let p = plan::plan(&doc, &overrides, &opts)?;
+    eprintln!(
+        "plan: searching tiers {} ({} replication{} pooled per load, {} simulated each); one line per load evaluated",
+        opts.tiers.join(", "),
+        opts.replications,
+        if opts.replications == 1 { "" } else { "s" },
+        base.duration
+    );
+    let progress = |tier: &str, e: &plan::Evaluation| {
+        eprintln!(
+            "plan: tier {tier}: load {:.4}x ({:.2} req/s offered): {} (success {:.3} %, p99 of all {})",
+            e.load,
+            e.offered_rps,
+            if e.meets { "meets the SLO" } else { "fails" },
+            e.success_pct,
+            fmt_p99_all(e.p99_all_s)
+        );
+    };
+    let p = plan::plan(&doc, &overrides, &opts, &progress)?;
     let slo_text = p
         .slo
         .iter()
@@ -52,7 +78,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         "fails at (x)",
         "meets SLO at own load",
         "goodput at max (req/s)",
-        "p99 at max (s)",
+        "p99 at max (s, all requests)",
         "success at max %",
     ]
     .map(String::from)
@@ -68,10 +94,13 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
                 t.knee.map_or("none".into(), |l| format!("{l:.4}")),
                 t.knee
                     .map_or("-".into(), |l| format!("{:.2}", l * p.base_offered_rps)),
-                t.fails_at.map_or("not found".into(), |l| format!("{l:.4}")),
+                t.fails_at
+                    .map_or(format!("none up to {:.4}", t.max_load), |l| {
+                        format!("{l:.4}")
+                    }),
                 if t.at_own_load.meets { "yes" } else { "no" }.into(),
                 fmt_opt(k.map(|e| e.goodput_rps), 2),
-                fmt_opt(k.and_then(|e| e.p99_s), 3),
+                k.map_or("-".into(), |e| fmt_p99_all(e.p99_all_s)),
                 fmt_opt(k.map(|e| e.success_pct), 3),
             ]
         })
@@ -94,20 +123,63 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             p.base_offered_rps
         ),
     };
+    let unbound: Vec<String> = p
+        .tiers
+        .iter()
+        .filter(|t| t.fails_at.is_none() && t.knee.is_some())
+        .map(|t| format!("{} (up to {:.4}x)", t.tier, t.max_load))
+        .collect();
+    let unbound_note = if unbound.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nThe SLO held at every load searched on tier{} {}: the search stops at {}x the load that saturates every model's caps (--max-load to go further); past the caps only retries and 429s grow, so an SLO that has not failed by then does not constrain the tier.",
+            if unbound.len() == 1 { "" } else { "s" },
+            unbound.join(", "),
+            crate::sweep::fmt_f64(plan::SATURATION)
+        )
+    };
     let precision_note = format!(
         "Max load is the highest load multiplier found to meet the SLO; the threshold lies between it and `fails at`, which differ by at most {}% (the search precision; sampling noise between replications comes on top). Each load pools {} replication{}.",
         crate::sweep::fmt_f64(100.0 * p.precision),
         p.replications,
         if p.replications == 1 { "" } else { "s" }
-    );
+    ) + &unbound_note;
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&p.scenario_name).join("plan"));
+    // plan.csv: tidy (snake_case headers with units, unrounded numbers, empty for none).
+    let num = |x: Option<f64>| x.map_or(String::new(), crate::sweep::fmt_f64);
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&headers).expect("writing to memory");
-    for r in &table {
-        w.write_record(r).expect("writing to memory");
+    w.write_record([
+        "tier",
+        "spend_usd",
+        "max_load",
+        "max_offered_rps",
+        "fails_at_load",
+        "searched_up_to_load",
+        "meets_slo_at_own_load",
+        "goodput_at_max_rps",
+        "latency_p99_all_at_max_s",
+        "success_at_max_pct",
+    ])
+    .expect("writing to memory");
+    for t in &p.tiers {
+        let k = t.at_knee.as_ref();
+        w.write_record([
+            t.tier.clone(),
+            num(t.spend_usd),
+            num(t.knee),
+            num(t.knee.map(|l| l * p.base_offered_rps)),
+            num(t.fails_at),
+            crate::sweep::fmt_f64(t.max_load),
+            t.at_own_load.meets.to_string(),
+            num(k.map(|e| e.goodput_rps)),
+            num(k.map(|e| e.p99_all_s)),
+            num(k.map(|e| e.success_pct)),
+        ])
+        .expect("writing to memory");
     }
     let mut c = csv::Writer::from_writer(Vec::new());
     c.write_record([
@@ -120,6 +192,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         "gave_up_pct",
         "latency_p50_s",
         "latency_p99_s",
+        "latency_p99_all_s",
         "latency_mean_s",
         "attempts_per_request_mean",
         "meets_slo",
@@ -140,6 +213,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
                     crate::sweep::fmt_f64(e.gave_up_pct),
                     o(e.p50_s),
                     o(e.p99_s),
+                    crate::sweep::fmt_f64(e.p99_all_s),
                     o(e.mean_s),
                     crate::sweep::fmt_f64(e.attempts_mean),
                     e.meets.to_string(),
@@ -249,5 +323,19 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             p.scenario_name,
             text_table(&headers, &table)
         ),
-    )
+    )?;
+    Ok(if p.cheapest.is_some() {
+        Outcome::Done
+    } else {
+        Outcome::NoTierMeetsSlo
+    })
+}
+
+/// A p99 over all requests: infinite (undefined as a latency) when more than 1 % failed.
+fn fmt_p99_all(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "over 1% failed".into()
+    }
 }

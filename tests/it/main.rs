@@ -5,6 +5,7 @@ mod cli;
 mod determinism;
 mod oracle;
 mod properties;
+mod regressions;
 mod sweeps;
 
 use ratesim::engine::{Observer, Request, RunOutcome};

@@ -220,8 +220,9 @@ completion_tokens = { dist = "constant", value = 10 }
         replications: 1,
         precision,
         curve_points: 2,
+        max_load: None,
     };
-    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts).unwrap();
+    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts, &|_, _| {}).unwrap();
     let t = 300.0;
     for (tp, cap) in plan.tiers.iter().zip([30.0, 40.0, 60.0, 100.0, 166.0]) {
         let lo = tp.knee.unwrap() * 10.0;

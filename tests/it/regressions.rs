@@ -1,0 +1,116 @@
+//! One test per bug of issue 6 ("what a new user hit"), each failing before its fix.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn ratesim() -> Command {
+    let mut c = Command::cargo_bin("ratesim").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Constant arrivals at 10 req/s for 60 s, no retries: tier 0's cap (30 RPS) is reached at
+/// load 3, so every model is saturated at load 3 and the default search bound is 8 x 3 = 24.
+const STEADY: &str = r#"name = "steady"
+seed = 3
+duration = "60s"
+tier = 0
+
+[client]
+preset = "none"
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = { process = "constant", rate_per_sec = 10 }
+prompt_tokens = { dist = "constant", value = 10 }
+completion_tokens = { dist = "constant", value = 10 }
+"#;
+
+#[test]
+fn bug1_a_term_that_never_binds_ends_at_the_search_bound_with_a_clear_answer() {
+    // Attempts per request cannot exceed 1 without retries: the term never fails. Before the
+    // fix the bracket doubled to 1024x; now it stops at 8x the saturating load (3) and says so.
+    let doc = ratesim::scenario::Document::parse(STEADY, "steady.toml", None).unwrap();
+    let opts = ratesim::plan::PlanOptions {
+        tiers: vec!["0".into()],
+        slo: ratesim::plan::parse_slo("attempts<=2").unwrap(),
+        replications: 1,
+        precision: 0.02,
+        curve_points: 2,
+        max_load: None,
+    };
+    let seen = std::sync::Mutex::new(Vec::new());
+    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts, &|tier, e| {
+        seen.lock().unwrap().push((tier.to_string(), e.load));
+    })
+    .unwrap();
+    let t = &plan.tiers[0];
+    assert!((t.max_load - 24.0).abs() < 1e-9, "bound {}", t.max_load);
+    assert_eq!(t.fails_at, None);
+    assert_eq!(t.knee, Some(t.max_load));
+    let seen = seen.into_inner().unwrap();
+    // 1, 2, 4, 8, 16, 24: every evaluation was reported to the progress callback.
+    let loads: Vec<f64> = seen.iter().map(|(_, l)| *l).collect();
+    assert_eq!(loads, vec![1.0, 2.0, 4.0, 8.0, 16.0, 24.0]);
+    assert!(seen.iter().all(|(tier, _)| tier == "0"));
+}
+
+#[test]
+fn bug1_plan_prints_progress_and_exits_3_when_no_tier_meets_the_slo() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "steady.toml", STEADY);
+    // Service time is 0.5 s + 10/80 s: a 100 ms p50 cannot be met at any load.
+    ratesim()
+        .args([
+            "plan",
+            "--slo",
+            "p50<=100ms",
+            "--tiers",
+            "0",
+            "--replications",
+            "1",
+        ])
+        .arg(&file)
+        .arg("--no-charts")
+        .arg("--out")
+        .arg(dir.path().join("plan"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("plan: tier 0: load 1.0000x"))
+        .stdout(predicate::str::contains("no tier meets the SLO"));
+    assert!(dir.path().join("plan/plan.csv").exists());
+    // A mean term on a load that fails some requests must fail (it used to pass for ever).
+    ratesim()
+        .args([
+            "plan",
+            "--slo",
+            "mean<=8s",
+            "--tiers",
+            "0",
+            "--replications",
+            "1",
+        ])
+        .arg(&file)
+        .arg("--no-charts")
+        .arg("--out")
+        .arg(dir.path().join("plan2"))
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tier 0 (unlocked"));
+    let csv = std::fs::read_to_string(dir.path().join("plan2/plan.csv")).unwrap();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let fails_at: f64 = row[4].parse().expect("the mean term fails at some load");
+    assert!(
+        fails_at <= 3.1,
+        "fails just past the cap (load 3), got {fails_at}"
+    );
+}

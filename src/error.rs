@@ -90,8 +90,9 @@ impl fmt::Display for InputError {
 pub enum Error {
     #[error("{0}")]
     Input(InputError),
-    /// Several input problems at once (e.g. `validate` on many files).
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    /// Several input problems at once (e.g. `validate` on many files): one per line, each
+    /// line after the first prefixed like the first (`error: `) by the caller's prefix.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\nerror: "))]
     Inputs(Vec<InputError>),
     #[error("{}: {source}", path.display())]
     Io {

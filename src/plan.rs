@@ -421,7 +421,7 @@ pub fn plan(
 ) -> crate::error::Result<Plan> {
     let mut searches = Vec::new();
     for tier in &opts.tiers {
-        let (scenario, _) = doc.resolve(overrides, &[Edit::Tier(tier.clone())])?;
+        let scenario = doc.variant(overrides, &[Edit::Tier(tier.clone())])?;
         // Common random numbers: the same seeds on every tier and at every load.
         let key = 0;
         // Rounded down a little, so that rate * load never exceeds the allowed rate.

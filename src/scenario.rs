@@ -145,9 +145,39 @@ pub struct Document {
     /// The file's text.
     pub source: String,
     base_dir: Option<PathBuf>,
+    /// The scenario without its `[sweep]` section (which each variant does not need, and
+    /// which can hold 100,000 values).
     table: toml::Table,
     /// The `[sweep]` section, if any.
     pub sweep: Option<SweepSpec>,
+    /// Catalogs read from the limits and tiers files, so that the grid points of a sweep do
+    /// not read and parse them again.
+    catalogs: CatalogCache,
+}
+
+/// Catalogs by (limits file, tiers file), shared by every variant of a document.
+#[derive(Clone, Debug, Default)]
+struct CatalogCache(std::sync::Arc<std::sync::Mutex<Vec<CachedCatalog>>>);
+
+type CachedCatalog = ((Option<PathBuf>, Option<PathBuf>), std::sync::Arc<Catalog>);
+
+impl CatalogCache {
+    /// The catalog for these files, read once; an error is not kept (it ends the command).
+    fn get(
+        &self,
+        limits: Option<&Path>,
+        tiers: Option<&Path>,
+        read: impl FnOnce() -> Result<Catalog, InputError>,
+    ) -> Result<std::sync::Arc<Catalog>, InputError> {
+        let key = (limits.map(Path::to_path_buf), tiers.map(Path::to_path_buf));
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(c.clone());
+        }
+        let c = std::sync::Arc::new(read()?);
+        cache.push((key, c.clone()));
+        Ok(c)
+    }
 }
 
 impl Document {
@@ -182,7 +212,8 @@ impl Document {
         };
         // Deserialising into the raw types once reports unknown keys and wrong types with spans.
         let raw: RawScenario = toml::from_str(source).map_err(spanned)?;
-        let table: toml::Table = toml::from_str(source).map_err(spanned)?;
+        let mut table: toml::Table = toml::from_str(source).map_err(spanned)?;
+        table.remove("sweep");
         let ctx = Ctx::new(file, source);
         let sweep = match &raw.sweep {
             Some(s) => Some(validate_sweep(s, &ctx)?),
@@ -194,14 +225,31 @@ impl Document {
             base_dir: base_dir.map(Path::to_path_buf),
             table,
             sweep,
+            catalogs: CatalogCache::default(),
         })
     }
 
-    /// Applies `edits` and `overrides`, then validates into a runnable scenario.
+    /// Applies `edits` and `overrides`, then validates into a runnable scenario, with the
+    /// warnings (which sample request sizes, so cost about half a millisecond).
     pub fn resolve(
         &self,
         overrides: &Overrides,
         edits: &[Edit],
+    ) -> Result<(Scenario, Vec<Warning>), InputError> {
+        self.resolve_with(overrides, edits, true)
+    }
+
+    /// [`Document::resolve`] without the warnings: for the many variants of a sweep or plan,
+    /// whose base scenario has been resolved (and warned about) already.
+    pub fn variant(&self, overrides: &Overrides, edits: &[Edit]) -> Result<Scenario, InputError> {
+        self.resolve_with(overrides, edits, false).map(|(s, _)| s)
+    }
+
+    fn resolve_with(
+        &self,
+        overrides: &Overrides,
+        edits: &[Edit],
+        warn: bool,
     ) -> Result<(Scenario, Vec<Warning>), InputError> {
         let mut table = self.table.clone();
         for edit in edits {
@@ -217,7 +265,7 @@ impl Document {
             raw.duration = Dur(d);
         }
         let ctx = Ctx::new(&self.file, &self.source);
-        validate(raw, &ctx, self.base_dir.as_deref()).map_err(|e| {
+        validate(raw, &ctx, self.base_dir.as_deref(), &self.catalogs, warn).map_err(|e| {
             // A value given on the command line is not the file's fault.
             if overrides.duration.is_some() && e.field.as_deref() == Some("duration") {
                 InputError::new("--duration", e.message)
@@ -589,7 +637,9 @@ impl<'de> Deserialize<'de> for Tier {
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
-    doc: Option<toml::Spanned<toml::de::DeTable<'a>>>,
+    /// The file parsed with spans, only once an error needs a location (parsing it for every
+    /// grid point of a sweep made validation quadratic in the size of the file).
+    doc: std::cell::OnceCell<Option<toml::Spanned<toml::de::DeTable<'a>>>>,
 }
 
 enum Seg<'p> {
@@ -642,14 +692,17 @@ impl<'a> Ctx<'a> {
         Ctx {
             file,
             source,
-            doc: toml::de::DeTable::parse(source).ok(),
+            doc: std::cell::OnceCell::new(),
         }
     }
 
     /// Where the value at `path` starts; the nearest ancestor that exists if it does not.
     fn locate(&self, path: &str) -> Location {
         use toml::de::DeValue;
-        let Some(doc) = &self.doc else {
+        let doc = self
+            .doc
+            .get_or_init(|| toml::de::DeTable::parse(self.source).ok());
+        let Some(doc) = doc else {
             return Location::default();
         };
         let mut span = None;
@@ -732,6 +785,8 @@ fn validate(
     raw: RawScenario,
     ctx: &Ctx,
     base_dir: Option<&Path>,
+    catalogs: &CatalogCache,
+    warn: bool,
 ) -> Result<(Scenario, Vec<Warning>), InputError> {
     let mut warnings = Vec::new();
     if raw.name.is_empty()
@@ -766,7 +821,6 @@ fn validate(
         ));
     }
 
-    let mut catalog = Catalog::embedded();
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
         match base_dir {
@@ -774,24 +828,30 @@ fn validate(
             _ => p.to_path_buf(),
         }
     };
-    if let Some(f) = &raw.limits_file {
-        catalog = catalog.with_limits_file(&resolve(f)).map_err(|e| {
-            if e.location.line.is_none() && e.message.starts_with("cannot read") {
-                ctx.err("limits_file", format!("`{f}`: {}", e.message))
-            } else {
-                e
-            }
-        })?;
-    }
-    if let Some(f) = &raw.tiers_file {
-        catalog = catalog.with_tiers_file(&resolve(f)).map_err(|e| {
-            if e.location.line.is_none() && e.message.starts_with("cannot read") {
-                ctx.err("tiers_file", format!("`{f}`: {}", e.message))
-            } else {
-                e
-            }
-        })?;
-    }
+    let limits_path = raw.limits_file.as_deref().map(resolve);
+    let tiers_path = raw.tiers_file.as_deref().map(resolve);
+    let catalog = catalogs.get(limits_path.as_deref(), tiers_path.as_deref(), || {
+        let mut catalog = Catalog::embedded();
+        if let (Some(f), Some(path)) = (&raw.limits_file, &limits_path) {
+            catalog = catalog.with_limits_file(path).map_err(|e| {
+                if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                    ctx.err("limits_file", format!("`{f}`: {}", e.message))
+                } else {
+                    e
+                }
+            })?;
+        }
+        if let (Some(f), Some(path)) = (&raw.tiers_file, &tiers_path) {
+            catalog = catalog.with_tiers_file(path).map_err(|e| {
+                if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                    ctx.err("tiers_file", format!("`{f}`: {}", e.message))
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(catalog)
+    })?;
     let tier = raw.tier.0;
     if !catalog.is_known_tier(&tier) {
         return Err(ctx.err(
@@ -941,7 +1001,7 @@ fn validate(
         });
     }
 
-    for s in &streams {
+    for s in streams.iter().filter(|_| warn) {
         if let Some(w) = never_fits_warning(s, &models[s.model], &server) {
             warnings.push(w);
         }
@@ -967,8 +1027,8 @@ fn validate(
             stop_at,
             tier,
             tier_spend_usd,
-            limits_provenance: catalog.limits_provenance,
-            tiers_provenance: catalog.tiers_provenance,
+            limits_provenance: catalog.limits_provenance.clone(),
+            tiers_provenance: catalog.tiers_provenance.clone(),
             server,
             models,
             streams,

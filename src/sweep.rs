@@ -270,7 +270,7 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let (mut scenario, _) = doc.resolve(overrides, &edits).map_err(|mut e| {
+        let mut scenario = doc.variant(overrides, &edits).map_err(|mut e| {
             e.message = format!("{} (in sweep grid point {})", e.message, where_());
             // Point at the sweep value that caused it, not at the file's own value.
             let at = sweep_value_path(spec, e.field.as_deref(), &axes, &choice).or_else(|| {
@@ -280,7 +280,7 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
                     .enumerate()
                     .find_map(|(i, a)| match &steps[i][choice[i]] {
                         Step::Edit(edit)
-                            if doc.resolve(overrides, std::slice::from_ref(edit)).is_err() =>
+                            if doc.variant(overrides, std::slice::from_ref(edit)).is_err() =>
                         {
                             axis_value_path(spec, &a.name, choice[i])
                         }

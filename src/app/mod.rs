@@ -120,6 +120,11 @@ fn mean_ci(a: &crate::sweep::AggRow, metric: &str) -> (f64, Option<(f64, f64)>) 
     (a.stats[i].mean.unwrap_or(0.0), a.stats[i].ci95)
 }
 
+/// "s" unless there is exactly one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 fn fmt_opt(x: Option<f64>, digits: usize) -> String {
     x.map_or("-".into(), |v| format!("{v:.digits$}"))
 }

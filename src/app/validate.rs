@@ -1,4 +1,5 @@
-//! `ratesim validate`: check scenario files without running them.
+//! `ratesim validate`: check scenario files without running them, exactly as the commands that
+//! run them would: the scenario, and its `[sweep]` grid expanded and every point validated.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,29 +8,51 @@ use super::*;
 
 pub(super) fn validate(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
     let mut errors: Vec<InputError> = Vec::new();
-    let mut report = String::new();
     for f in files {
-        match scenario::load(f, &Overrides::default()) {
-            Ok((s, warnings)) => {
-                report.push_str(&format!(
-                    "ok: {} (scenario {}, {} stream{}, tier {})\n",
-                    f.display(),
-                    s.name,
-                    s.streams.len(),
-                    if s.streams.len() == 1 { "" } else { "s" },
-                    s.tier
-                ));
-                for w in warnings {
-                    report.push_str(&format!("warning: {}: {w}\n", f.display()));
-                }
-            }
-            Err(e) => errors.push(e),
+        match check(f) {
+            Ok(report) => emit(out, &report)?,
+            Err(Error::Input(e)) => errors.push(e),
+            Err(Error::Inputs(es)) => errors.extend(es),
+            Err(other) => errors.push(InputError::new(f.display().to_string(), other.to_string())),
         }
     }
-    emit(out, &report)?;
     match errors.len() {
         0 => Ok(()),
         1 => Err(Error::Input(errors.remove(0))),
         _ => Err(Error::Inputs(errors)),
     }
+}
+
+/// One file: its `ok` line and warnings, or its first error.
+fn check(f: &std::path::Path) -> Result<String> {
+    let doc = scenario::Document::load(f)?;
+    let overrides = Overrides::default();
+    let (s, warnings) = doc.resolve(&overrides, &[])?;
+    let sweep = match &doc.sweep {
+        Some(spec) => {
+            let grid = crate::sweep::expand(&doc, spec, &overrides)?;
+            format!(
+                "; sweep of {} grid point{} x {} replication{} = {} run{}",
+                grid.points.len(),
+                plural(grid.points.len()),
+                grid.replications,
+                plural(grid.replications as usize),
+                grid.total_runs(),
+                plural(grid.total_runs())
+            )
+        }
+        None => String::new(),
+    };
+    let mut report = format!(
+        "ok: {} (scenario {}, {} stream{}, tier {}{sweep})\n",
+        f.display(),
+        s.name,
+        s.streams.len(),
+        plural(s.streams.len()),
+        s.tier
+    );
+    for w in warnings {
+        report.push_str(&format!("warning: {}: {w}\n", f.display()));
+    }
+    Ok(report)
 }

@@ -247,8 +247,7 @@ impl Catalog {
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(path.display().to_string(), format!("cannot read file: {e}")))
+    crate::input::read_text(path, "table", crate::input::MAX_INPUT_BYTES)
 }
 
 /// Reads `# source: ...` and `# date: ...` comment lines at the top of a table.

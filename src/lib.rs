@@ -25,6 +25,7 @@ pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod error;
+pub mod input;
 pub mod latency;
 pub mod limiter;
 pub mod metrics;

@@ -7,6 +7,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = ratesim::cli::Cli::parse();
+    // Ctrl-C (or SIGTERM) removes the temporary files of outputs not yet in place.
+    let _ = ctrlc::set_handler(|| ratesim::report::abandon_pending_and_exit());
     let stdout = std::io::stdout();
     match ratesim::app::execute(cli, &mut stdout.lock()) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),

@@ -183,8 +183,7 @@ impl CatalogCache {
 impl Document {
     pub fn load(path: &Path) -> Result<Document, InputError> {
         let file = path.display().to_string();
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| InputError::new(&file, format!("cannot read scenario file: {e}")))?;
+        let source = crate::input::read_text(path, "scenario file", crate::input::MAX_INPUT_BYTES)?;
         Document::parse(&source, &file, path.parent())
     }
 

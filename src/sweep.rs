@@ -690,11 +690,33 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
     let mpath = dir.join("sweep.json");
     let bad = |path: &Path, m: String| Error::Input(InputError::new(path.display().to_string(), m));
     let text =
-        std::fs::read_to_string(&mpath).map_err(|e| bad(&mpath, format!("cannot read: {e}")))?;
+        crate::input::read_text(&mpath, "sweep manifest", 4 * crate::input::MAX_INPUT_BYTES)?;
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| bad(&mpath, format!("not a ratesim sweep manifest: {e}")))?;
-    let points: usize = manifest.axes.iter().map(|a| a.labels.len()).product();
-    if manifest.replications == 0
+    // Everything read back is checked like user input.
+    if let Some(s) = manifest.shard
+        && !(1 <= s.k && s.k <= s.n)
+    {
+        return Err(bad(
+            &mpath,
+            format!(
+                "shard {}/{} is not valid: a shard is K/N with 1 <= K <= N",
+                s.k, s.n
+            ),
+        ));
+    }
+    let points = manifest
+        .axes
+        .iter()
+        .try_fold(1usize, |acc, a| acc.checked_mul(a.labels.len()))
+        .filter(|&p| (1..=MAX_POINTS).contains(&p))
+        .ok_or_else(|| {
+            bad(
+                &mpath,
+                format!("the manifest's axes give no grid points or more than {MAX_POINTS}"),
+            )
+        })?;
+    if !(1..=crate::scenario::MAX_REPLICATIONS).contains(&manifest.replications)
         || points.checked_mul(manifest.replications as usize) != Some(manifest.total_runs)
     {
         return Err(bad(
@@ -703,6 +725,12 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
         ));
     }
     let rpath = dir.join("runs.csv");
+    if !std::fs::metadata(&rpath).is_ok_and(|m| m.is_file()) {
+        return Err(bad(
+            &rpath,
+            "missing or not a regular file: a sweep folder holds runs.csv and sweep.json".into(),
+        ));
+    }
     let mut rdr =
         csv::Reader::from_path(&rpath).map_err(|e| bad(&rpath, format!("cannot read: {e}")))?;
     let header: Vec<String> = rdr

@@ -22,6 +22,12 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         params: Vec::new(),
     };
     let grid = sweep::expand(&doc, &spec, &overrides)?;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&grid.name)
+            .join("compare-tiers")
+    });
+    report::check_output_dir(&dir, "--out")?;
     // The same workload on every tier: replication k has the same seed on each tier.
     let rows = sweep::execute(&grid, &grid.runs_seeded(true));
     let agg = sweep::aggregate(&rows);
@@ -68,11 +74,6 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         })
         .collect();
     let text = text_table(&headers, &table);
-    let dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("output")
-            .join(&grid.name)
-            .join("compare-tiers")
-    });
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&headers).expect("writing to memory");
     for r in &table {
@@ -124,7 +125,7 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
                 r.svg,
                 "Goodput, success, p99 latency and attempts per request on each tier.".into(),
             )],
-            &std::fs::read_to_string(&args.file).unwrap_or_default(),
+            &doc.source,
         );
         files.push(("index.html".into(), page.into_bytes()));
     }

@@ -38,6 +38,11 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
     }
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&base.name).join("plan"));
+    report::check_output_dir(&dir, "--out")?;
     let opts = plan::PlanOptions {
         tiers: pick_tiers(&args.tiers, &base)?,
         slo,
@@ -145,10 +150,6 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         p.replications,
         if p.replications == 1 { "" } else { "s" }
     ) + &unbound_note;
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(&p.scenario_name).join("plan"));
     // plan.csv: tidy (snake_case headers with units, unrounded numbers, empty for none).
     let num = |x: Option<f64>| x.map_or(String::new(), crate::sweep::fmt_f64);
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -310,7 +311,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                 table.clone(),
             )],
             figures,
-            &std::fs::read_to_string(&args.file).unwrap_or_default(),
+            &doc.source,
         );
         files.push(("index.html".into(), page.into_bytes()));
     }

@@ -7,9 +7,22 @@ use super::*;
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let overrides = Overrides::from(args.overrides);
-    let (scenario, warnings) = scenario::load(&args.file, &overrides)?;
+    let doc = scenario::Document::load(&args.file)?;
+    let (scenario, warnings) = doc.resolve(&overrides, &[])?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
+    }
+    // Every output path is checked before the run, so that a run writes its whole set or
+    // nothing.
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
+    if !args.no_files {
+        report::check_output_dir(&dir, "--out")?;
+    }
+    if let Some(path) = &args.attempt_log {
+        report::check_output_file(path, "--attempt-log")?;
     }
     let mut rec = Recorder::new(scenario.streams.len());
     let (outcome, pending_log) = match &args.attempt_log {
@@ -28,10 +41,6 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let summary = report::summarize(&scenario, &rec, &outcome);
     let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     if !args.no_files {
-        let dir = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
         let mut files: Vec<(String, Vec<u8>)> = vec![
             ("summary.json".into(), [json.as_slice(), b"\n"].concat()),
             ("timeseries.csv".into(), report::timeseries_csv(&rec)),
@@ -56,10 +65,10 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 files.push((format!("{stem}.svg"), r.svg.clone().into_bytes()));
                 figures.push((r.svg, caption.to_string()));
             }
-            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            let source = &doc.source;
             files.push((
                 "index.html".into(),
-                report::pages::run_page(&summary, &source, figures).into_bytes(),
+                report::pages::run_page(&summary, source, figures).into_bytes(),
             ));
         }
         report::write_set(&dir, &files, report::RUN_FILES)?;

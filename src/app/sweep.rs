@@ -30,7 +30,6 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         .into_iter()
         .filter(|r| args.shard.is_none_or(|s| s.contains(r.index)))
         .collect();
-    let rows = sweep::execute(&grid, &runs);
     let dir = args.out.clone().unwrap_or_else(|| {
         let base = PathBuf::from("output").join(&grid.name).join("sweep");
         match args.shard {
@@ -38,6 +37,8 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
             None => base,
         }
     });
+    report::check_output_dir(&dir, "--out")?;
+    let rows = sweep::execute(&grid, &runs);
     let manifest = sweep::Manifest::of(&grid, args.shard, &doc.source, &overrides);
     write_sweep(&dir, &manifest, &rows, !args.no_charts)?;
     emit(
@@ -216,6 +217,7 @@ pub(super) fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) 
             .join(&manifest.scenario_name)
             .join("sweep")
     });
+    report::check_output_dir(&dir, "--out")?;
     for d in dirs {
         if same_folder(d, &dir) {
             return Err(Error::Usage(format!(

@@ -20,6 +20,25 @@ pub use summary::{Summary, summarize};
 /// Version of the layout of `summary.json` and the CSV files; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Temporary files not yet committed, so that an interrupted command can remove them.
+static PENDING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes every temporary file not yet committed, then ends the process with code 130 (as a
+/// shell does after Ctrl-C). For the SIGINT/SIGTERM handler: an interrupted run leaves nothing.
+pub fn abandon_pending_and_exit() -> ! {
+    // The lock is held until the process ends, so no file is created or renamed meanwhile.
+    let files = pending();
+    for f in files.iter() {
+        let _ = std::fs::remove_file(f);
+    }
+    eprintln!("interrupted: no output written");
+    std::process::exit(130)
+}
+
 /// A temporary file next to its destination, removed unless committed.
 #[must_use = "a pending file is deleted when dropped; commit it"]
 pub struct PendingFile {
@@ -40,7 +59,10 @@ impl PendingFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".to_string());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut list = pending();
+        // Errors name the path the user gave, not the temporary file.
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(dest, e))?;
+        list.push(tmp.clone());
         Ok((
             PendingFile {
                 tmp,
@@ -52,7 +74,9 @@ impl PendingFile {
     }
 
     pub fn commit(mut self) -> Result<()> {
+        let mut list = pending();
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        list.retain(|p| *p != self.tmp);
         self.committed = true;
         Ok(())
     }
@@ -61,9 +85,68 @@ impl PendingFile {
 impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.committed {
+            let mut list = pending();
             let _ = std::fs::remove_file(&self.tmp);
+            list.retain(|p| *p != self.tmp);
         }
     }
+}
+
+/// Checks, before any work, that `dir` can be an output folder: not an existing file, and
+/// inside a folder where files can be created. `flag` names the option in the message.
+pub fn check_output_dir(dir: &Path, flag: &str) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: this is a file; give a folder (it is created if missing)",
+            dir.display()
+        )));
+    }
+    writable_below(dir).map_err(|m| Error::Usage(format!("{flag} {}: {m}", dir.display())))
+}
+
+/// Checks, before any work, that `file` can be written: not a folder, and its folder (or the
+/// nearest existing ancestor) writable.
+pub fn check_output_file(file: &Path, flag: &str) -> Result<()> {
+    if file.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: this is a folder; give a file name, e.g. {}",
+            file.display(),
+            file.join("attempts.csv").display()
+        )));
+    }
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    writable_below(parent).map_err(|m| Error::Usage(format!("{flag} {}: {m}", file.display())))
+}
+
+/// Whether files can be created at `path`: its nearest existing ancestor is a writable folder.
+fn writable_below(path: &Path) -> std::result::Result<(), String> {
+    let mut existing = path;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !existing.is_dir() {
+        return Err(format!(
+            "{} is a file, so no folder can be made there",
+            existing.display()
+        ));
+    }
+    probe_writable(existing).map_err(|e| format!("cannot write in {}: {e}", existing.display()))
+}
+
+/// Creates and removes a file in `dir`.
+fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".ratesim-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 /// Writes a set of files into `dir` (created if needed): all of them, or none.

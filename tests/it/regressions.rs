@@ -195,3 +195,178 @@ fn bug7b_a_bad_value_at_the_end_of_a_long_axis_is_found_quickly() {
         .code(2)
         .stderr(predicate::str::contains("sweep.params[0].values[9999]"));
 }
+
+/// Hidden temporary files (`.NAME.tmp-PID`) left in `dir`.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+#[test]
+fn bug3_an_interrupted_run_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "long.toml",
+        &STEADY
+            .replace("duration = \"60s\"", "duration = \"720h\"")
+            .replace("rate_per_sec = 10", "rate_per_sec = 200"),
+    );
+    let log = dir.path().join("attempts.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ratesim"))
+        .arg("run")
+        .arg(&file)
+        .arg("--attempt-log")
+        .arg(&log)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the log's temporary file exists and is being written.
+    let started = std::time::Instant::now();
+    while leftovers(dir.path()).is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the run never started its log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits with 130");
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    assert!(!log.exists());
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn bug4_every_output_path_is_checked_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "steady.toml", STEADY);
+    let out = dir.path().join("out");
+    ratesim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--attempt-log")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "this is a folder; give a file name",
+        ));
+    assert!(
+        !out.exists(),
+        "nothing is written when an output path is bad"
+    );
+    // --out naming a file: a sentence, not `File exists (os error 17)`.
+    let blocker = write(dir.path(), "a-file", "x");
+    for cmd in [
+        &["run"][..],
+        &["compare-tiers", "--tiers", "0", "--replications", "1"],
+    ] {
+        ratesim()
+            .args(cmd)
+            .arg(&file)
+            .arg("--out")
+            .arg(&blocker)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("this is a file; give a folder"))
+            .stderr(predicate::str::contains("os error").not());
+    }
+}
+
+#[test]
+fn bug7a_merge_refuses_a_manifest_with_an_impossible_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &format!("{STEADY}\n[sweep]\nload = [1, 2]\nreplications = 2\n"),
+    );
+    let shard = dir.path().join("shard");
+    ratesim()
+        .arg("sweep")
+        .arg(&file)
+        .args(["--shard", "1/2", "--out"])
+        .arg(&shard)
+        .assert()
+        .success();
+    let manifest = shard.join("sweep.json");
+    let good = std::fs::read_to_string(&manifest).unwrap();
+    for (k, n) in [(1, 0), (0, 2), (3, 2)] {
+        let bad = good.replace(
+            "\"k\": 1,\n    \"n\": 2",
+            &format!("\"k\": {k},\n    \"n\": {n}"),
+        );
+        assert_ne!(bad, good);
+        std::fs::write(&manifest, bad).unwrap();
+        ratesim()
+            .arg("merge")
+            .arg(&shard)
+            .arg("--out")
+            .arg(dir.path().join("merged"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "shard {k}/{n} is not valid"
+            )))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+#[test]
+fn bug7c_input_files_are_read_with_care() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not UTF-8: the error has a line and column.
+    let bytes = [STEADY.as_bytes(), b"# caf\xE9\n"].concat();
+    let bad = dir.path().join("latin1.toml");
+    std::fs::write(&bad, bytes).unwrap();
+    let lines = STEADY.lines().count();
+    ratesim()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "latin1.toml:{}:6:",
+            lines + 1
+        )))
+        .stderr(predicate::str::contains("not valid UTF-8"));
+    // An endless input is refused at once instead of read until memory runs out.
+    ratesim()
+        .args(["validate", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a regular file"));
+    // An attempt log in a place that cannot hold files names the path the user gave.
+    let file = write(dir.path(), "steady.toml", STEADY);
+    let blocker = write(dir.path(), "a-file", "x");
+    let log = blocker.join("log.csv");
+    ratesim()
+        .arg("run")
+        .arg(&file)
+        .arg("--no-files")
+        .arg("--attempt-log")
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "--attempt-log {}",
+            log.display()
+        )))
+        .stderr(predicate::str::contains(".tmp-").not());
+}

@@ -37,7 +37,7 @@ pub mod time;
 
 /// Runs a scenario with the standard metrics recorder.
 pub fn simulate(scenario: &scenario::Scenario) -> (metrics::Recorder, engine::RunOutcome) {
-    let mut rec = metrics::Recorder::new(scenario.streams.len());
+    let mut rec = metrics::Recorder::for_scenario(scenario);
     let outcome = engine::run(scenario, &mut rec);
     (rec, outcome)
 }

@@ -36,6 +36,9 @@ pub struct LimiterConfig {
     pub count_rejected: bool,
     /// Retry-After is rounded up to a multiple of this (1 ms, like `retry-after-ms`).
     pub retry_after_granularity: SimDuration,
+    /// How full every bucket is at time zero, as a share of its capacity (1 = full, the
+    /// default; 0 = empty, as after a long busy period).
+    pub initial_level: Milli,
 }
 
 impl Default for LimiterConfig {
@@ -45,6 +48,7 @@ impl Default for LimiterConfig {
             token_burst: None,
             count_rejected: false,
             retry_after_granularity: SimDuration::from_millis(1),
+            initial_level: Milli::from_units(1),
         }
     }
 }
@@ -75,6 +79,13 @@ impl TokenBucket {
             period_ns,
             last: SimTime::ZERO,
         }
+    }
+
+    /// The same bucket holding `share` (thousandths, at most 1000) of its capacity at time
+    /// zero instead of being full.
+    pub fn starting_at(mut self, share: Milli) -> TokenBucket {
+        self.level = self.capacity * i128::from(share.0.min(1000)) / 1000;
+        self
     }
 
     fn refill(&mut self, now: SimTime) {
@@ -132,13 +143,15 @@ impl ModelLimiter {
                 .unwrap_or_else(|| limits.rps.max(Milli::from_units(1))),
             limits.rps,
             SimDuration(NANOS_PER_SEC),
-        );
+        )
+        .starting_at(cfg.initial_level);
         let tokens = limits.tpm.map(|tpm| {
             TokenBucket::new(
                 cfg.token_burst.unwrap_or(tpm),
                 tpm,
                 SimDuration(60 * NANOS_PER_SEC),
             )
+            .starting_at(cfg.initial_level)
         });
         ModelLimiter {
             requests,

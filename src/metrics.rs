@@ -129,6 +129,21 @@ impl Counters {
         self.attempts_per_request.merge(&o.attempts_per_request);
     }
 
+    /// The `p` quantile of latency over all requests, those that did not succeed counted as
+    /// infinitely slow (what an SLO means): `None` when it is infinite, because more than a
+    /// `1 - p` share of the requests did not succeed (or none did).
+    pub fn latency_quantile_all_us(&self, p: f64) -> Option<u64> {
+        if self.succeeded == 0 {
+            return None;
+        }
+        let adjusted = p * self.requests as f64 / self.succeeded as f64;
+        if adjusted > 1.0 {
+            None
+        } else {
+            self.latency_us.quantile(adjusted)
+        }
+    }
+
     /// Requests that have not ended: arrived, but neither succeeded, gave up nor never fit.
     pub fn in_flight(&self) -> u64 {
         self.requests - self.succeeded - self.gave_up - self.never_fits
@@ -147,6 +162,13 @@ pub struct Second {
     pub gave_up: u64,
 }
 
+/// One model's share of a bucket: what its limiter admitted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelSecond {
+    pub admitted: u64,
+    pub tokens: u64,
+}
+
 /// Most time-series buckets kept: 2^18 one-second buckets cover 72.8 hours of simulated time.
 /// A longer run merges neighbouring buckets (2 s, 4 s, ...), so memory stays bounded whatever
 /// the simulated time span.
@@ -155,11 +177,21 @@ pub const MAX_BUCKETS: usize = 1 << 18;
 /// Observes a run: counters per stream and a time series of the whole run.
 #[derive(Clone, Debug)]
 pub struct Recorder {
+    /// Counters of the requests that arrived at or after the warm-up.
     pub streams: Vec<Counters>,
-    /// Bucket `i` covers `[i * bucket_s, (i + 1) * bucket_s)` seconds.
+    /// Bucket `i` covers `[i * bucket_s, (i + 1) * bucket_s)` seconds (every request, warm-up
+    /// included).
     pub buckets: Vec<Second>,
+    /// Admitted attempts and their tokens per bucket and model: entry `i * models + m`.
+    pub per_model: Vec<ModelSecond>,
+    /// Number of models that [`Recorder::per_model`] tells apart.
+    pub models: usize,
     /// Width of a bucket in seconds: 1, unless the run outgrew [`MAX_BUCKETS`] seconds.
     pub bucket_s: u64,
+    /// The model of each stream.
+    stream_model: Vec<usize>,
+    /// Requests that arrive before this are left out of the counters (not the time series).
+    warmup: SimTime,
 }
 
 /// Nanoseconds to whole microseconds, rounded up (so a nonzero latency never records as 0).
@@ -168,15 +200,35 @@ fn micros(ns: u64) -> u64 {
 }
 
 impl Recorder {
+    /// A recorder for `streams` streams, all counted as one model, with no warm-up.
     pub fn new(streams: usize) -> Recorder {
         Recorder {
             streams: vec![Counters::default(); streams],
             buckets: Vec::new(),
+            per_model: Vec::new(),
+            models: 1,
             bucket_s: 1,
+            stream_model: vec![0; streams],
+            warmup: SimTime::ZERO,
         }
     }
 
-    fn second(&mut self, now: SimTime) -> &mut Second {
+    /// A recorder that knows the scenario's models (tokens per model) and its warm-up.
+    pub fn for_scenario(s: &crate::scenario::Scenario) -> Recorder {
+        Recorder {
+            models: s.models.len().max(1),
+            stream_model: s.streams.iter().map(|st| st.model).collect(),
+            warmup: SimTime(s.warmup.0),
+            ..Recorder::new(s.streams.len())
+        }
+    }
+
+    /// Whether a request counts in the totals (it arrived after the warm-up).
+    fn counted(&self, req: &Request) -> bool {
+        req.arrived >= self.warmup
+    }
+
+    fn index(&mut self, now: SimTime) -> usize {
         let mut i = (now.0 / NANOS_PER_SEC / self.bucket_s) as usize;
         while i >= MAX_BUCKETS {
             self.coarsen();
@@ -184,8 +236,32 @@ impl Recorder {
         }
         if i >= self.buckets.len() {
             self.buckets.resize(i + 1, Second::default());
+            self.per_model
+                .resize((i + 1) * self.models, ModelSecond::default());
         }
+        i
+    }
+
+    fn second(&mut self, now: SimTime) -> &mut Second {
+        let i = self.index(now);
         &mut self.buckets[i]
+    }
+
+    /// Model `m`'s admitted attempts and tokens, one entry per bucket.
+    pub fn model_series(&self, m: usize) -> impl Iterator<Item = ModelSecond> + '_ {
+        self.per_model.iter().skip(m).step_by(self.models).copied()
+    }
+
+    /// Model `m`'s admitted attempts and tokens from `from` to the end of the run (whole
+    /// buckets: those that start at or after `from`).
+    pub fn model_totals_from(&self, m: usize, from: SimTime) -> ModelSecond {
+        let first = from.0.div_ceil(NANOS_PER_SEC * self.bucket_s) as usize;
+        self.model_series(m)
+            .skip(first)
+            .fold(ModelSecond::default(), |a, b| ModelSecond {
+                admitted: a.admitted + b.admitted,
+                tokens: a.tokens + b.tokens,
+            })
     }
 
     fn ended(&mut self, req: &Request, attempts: u32) {
@@ -214,6 +290,20 @@ impl Recorder {
             })
             .collect();
         self.buckets = merged;
+        let m = self.models;
+        self.per_model = self
+            .per_model
+            .chunks(2 * m)
+            .flat_map(|pair| {
+                (0..m).map(move |j| {
+                    let b = pair.get(m + j).copied().unwrap_or_default();
+                    ModelSecond {
+                        admitted: pair[j].admitted + b.admitted,
+                        tokens: pair[j].tokens + b.tokens,
+                    }
+                })
+            })
+            .collect();
         self.bucket_s *= 2;
     }
 
@@ -233,55 +323,73 @@ impl Recorder {
 
 impl Observer for Recorder {
     fn on_event(&mut self, _now: SimTime, stream: u32) {
+        // Every event counts (a measure of the work done), warm-up included.
         self.streams[stream as usize].events += 1;
     }
 
     fn on_arrival(&mut self, now: SimTime, req: &Request) {
-        self.streams[req.stream as usize].requests += 1;
+        if self.counted(req) {
+            self.streams[req.stream as usize].requests += 1;
+        }
         self.second(now).arrivals += 1;
     }
 
     fn on_attempt(&mut self, now: SimTime, req: &Request, decision: Decision) {
-        let c = &mut self.streams[req.stream as usize];
-        c.attempts += 1;
-        match decision {
-            Decision::Admit => {
-                c.admitted += 1;
-                c.tokens_admitted += req.tokens();
+        if self.counted(req) {
+            let c = &mut self.streams[req.stream as usize];
+            c.attempts += 1;
+            match decision {
+                Decision::Admit => {
+                    c.admitted += 1;
+                    c.tokens_admitted += req.tokens();
+                }
+                Decision::Limited { .. } => c.rate_limited += 1,
+                Decision::NeverFits => c.never_fits_attempts += 1,
             }
-            Decision::Limited { .. } => c.rate_limited += 1,
-            Decision::NeverFits => c.never_fits_attempts += 1,
         }
-        let s = self.second(now);
+        let i = self.index(now);
+        let s = &mut self.buckets[i];
         s.attempts += 1;
         match decision {
-            Decision::Admit => s.admitted += 1,
+            Decision::Admit => {
+                s.admitted += 1;
+                let m = self.stream_model[req.stream as usize];
+                let ms = &mut self.per_model[i * self.models + m];
+                ms.admitted += 1;
+                ms.tokens += req.tokens();
+            }
             Decision::Limited { .. } => s.rate_limited += 1,
             Decision::NeverFits => {}
         }
     }
 
     fn on_success(&mut self, now: SimTime, req: &Request) {
-        let c = &mut self.streams[req.stream as usize];
-        c.succeeded += 1;
-        c.latency_us.record(micros(now.since(req.arrived).0));
         self.second(now).completions += 1;
-        self.ended(req, req.attempt());
+        if self.counted(req) {
+            let c = &mut self.streams[req.stream as usize];
+            c.succeeded += 1;
+            c.latency_us.record(micros(now.since(req.arrived).0));
+            self.ended(req, req.attempt());
+        }
     }
 
     fn on_give_up(&mut self, now: SimTime, req: &Request) {
-        let c = &mut self.streams[req.stream as usize];
-        c.gave_up += 1;
-        c.give_up_us.record(micros(now.since(req.arrived).0));
         self.second(now).gave_up += 1;
-        // Every attempt of a request that gave up was answered with a 429.
-        self.ended(req, req.failures);
+        if self.counted(req) {
+            let c = &mut self.streams[req.stream as usize];
+            c.gave_up += 1;
+            c.give_up_us.record(micros(now.since(req.arrived).0));
+            // Every attempt of a request that gave up was answered with a 429.
+            self.ended(req, req.failures);
+        }
     }
 
     fn on_never_fits(&mut self, now: SimTime, req: &Request) {
-        self.streams[req.stream as usize].never_fits += 1;
         self.second(now).never_fits += 1;
-        self.ended(req, req.attempt());
+        if self.counted(req) {
+            self.streams[req.stream as usize].never_fits += 1;
+            self.ended(req, req.attempt());
+        }
     }
 }
 

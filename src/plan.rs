@@ -200,12 +200,10 @@ impl Evaluation {
         let q = |p: f64| c.latency_us.quantile(p).map(|v| v as f64 / 1e6);
         // Over all requests, with those that did not succeed counted as infinitely slow.
         let q_all = |p: f64| {
-            let adjusted = p * c.requests as f64 / c.succeeded.max(1) as f64;
-            if c.succeeded == 0 || adjusted > 1.0 {
-                Some(f64::INFINITY)
-            } else {
-                q(adjusted)
-            }
+            Some(
+                c.latency_quantile_all_us(p)
+                    .map_or(f64::INFINITY, |v| v as f64 / 1e6),
+            )
         };
         let mut e = Evaluation {
             load,
@@ -323,7 +321,9 @@ pub type Progress<'a> = &'a (dyn Fn(&str, &Evaluation) + Sync);
 
 impl TierSearch<'_> {
     fn evaluate(&self, load: f64) -> Evaluation {
-        let window_s = self.scenario.duration.as_secs_f64();
+        // Rates over the measured part of each run (after the warm-up).
+        let warmup = self.scenario.warmup.0;
+        let window_s = (self.scenario.duration.0 - warmup) as f64 / 1e9;
         let parts: Vec<(Counters, f64)> = (0..self.opts.replications)
             .into_par_iter()
             .map(|k| {
@@ -336,7 +336,7 @@ impl TierSearch<'_> {
                 for sc in &rec.streams {
                     c.merge(sc);
                 }
-                let simulated = outcome.end.0.max(s.duration.0) as f64 / 1e9;
+                let simulated = (outcome.end.0.max(s.duration.0) - warmup) as f64 / 1e9;
                 (c, simulated)
             })
             .collect();

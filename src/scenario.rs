@@ -35,6 +35,8 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// Hard stop: events after this time are not processed; `None` drains every request.
     pub stop_at: Option<SimDuration>,
+    /// Requests that arrive before this are left out of the totals (not of the time series).
+    pub warmup: SimDuration,
     pub tier: String,
     /// Spend (USD) that unlocks the tier, where the tiers table gives one.
     pub tier_spend_usd: Option<f64>,
@@ -368,6 +370,7 @@ struct RawScenario {
     seed: u64,
     duration: Dur,
     stop_at: Option<Dur>,
+    warmup: Option<Dur>,
     tier: Tier,
     limits_file: Option<String>,
     tiers_file: Option<String>,
@@ -444,6 +447,7 @@ struct RawServer {
     token_burst: Option<f64>,
     count_rejected: Option<bool>,
     retry_after_granularity: Option<Dur>,
+    initial_level: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Clone, Default)]
@@ -819,6 +823,13 @@ fn validate(
             format!("value \"{stop}\" is not allowed: the hard stop must be at or after the duration (\"{duration}\")"),
         ));
     }
+    let warmup = raw.warmup.map_or(SimDuration::ZERO, |d| d.0);
+    if warmup >= duration {
+        return Err(ctx.err(
+            "warmup",
+            format!("value \"{warmup}\" is not allowed: the warm-up must be shorter than the duration (\"{duration}\"), so that some requests are measured"),
+        ));
+    }
 
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
@@ -1005,6 +1016,11 @@ fn validate(
             warnings.push(w);
         }
     }
+    if warn {
+        warnings.extend(warmup_warnings(
+            &streams, &models, &server, duration, warmup,
+        ));
+    }
 
     let tier_spend_usd = catalog.tier(&tier).and_then(|t| t.spend_usd);
     let available_tiers = catalog
@@ -1024,6 +1040,7 @@ fn validate(
             seed: raw.seed,
             duration,
             stop_at,
+            warmup,
             tier,
             tier_spend_usd,
             limits_provenance: catalog.limits_provenance.clone(),
@@ -1211,6 +1228,26 @@ fn validate_server(raw: Option<&RawServer>, ctx: &Ctx) -> Result<LimiterConfig, 
             ));
         }
         cfg.retry_after_granularity = g.0;
+    }
+    if let Some(v) = &raw.initial_level {
+        let share = match v {
+            toml::Value::String(s) if s == "full" => Some(1.0),
+            toml::Value::String(s) if s == "empty" => Some(0.0),
+            toml::Value::Float(x) => Some(*x),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        cfg.initial_level = share
+            .filter(|x| (0.0..=1.0).contains(x))
+            .and_then(Milli::from_f64)
+            .ok_or_else(|| {
+                ctx.err(
+                    "server.initial_level",
+                    format!(
+                        "value {v} is not allowed: \"full\" (the default), \"empty\", or the share of capacity each bucket holds at time zero, from 0 to 1 with at most 3 decimals"
+                    ),
+                )
+            })?;
     }
     Ok(cfg)
 }
@@ -1549,6 +1586,75 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
 }
 
 /// Estimates how many requests of a stream can never fit the TPM capacity (20 000 draws).
+/// Warnings that the buckets' starting level colours the totals: a run shorter than a few
+/// refill times of a bucket, or an overloaded bucket that starts full and takes a sizeable part
+/// of the run to empty (until then fewer 429s come than in the steady state).
+fn warmup_warnings(
+    streams: &[Stream],
+    models: &[ModelSpec],
+    server: &LimiterConfig,
+    duration: SimDuration,
+    warmup: SimDuration,
+) -> Vec<Warning> {
+    const FEW_REFILLS: f64 = 5.0;
+    let measured = (duration.0 - warmup.0) as f64 / 1e9;
+    let level = server.initial_level.as_f64();
+    let mut out = Vec::new();
+    for (m, model) in models.iter().enumerate() {
+        let mine = || streams.iter().filter(|s| s.model == m);
+        let rps: f64 = mine().map(|s| s.arrivals.process.rate_per_sec()).sum();
+        if rps <= 0.0 {
+            continue;
+        }
+        let tokens_per_s: f64 = mine()
+            .map(|s| {
+                s.arrivals.process.rate_per_sec()
+                    * (s.prompt_tokens.mean() + s.completion_tokens.mean())
+            })
+            .sum();
+        let requests = (
+            "requests",
+            server
+                .request_burst
+                .unwrap_or_else(|| model.limits.rps.max(Milli::from_units(1)))
+                .as_f64(),
+            model.limits.rps.as_f64(),
+            rps,
+        );
+        let tokens = model.limits.tpm.map(|tpm| {
+            (
+                "tokens",
+                server.token_burst.unwrap_or(tpm).as_f64(),
+                tpm.as_f64() / 60.0,
+                tokens_per_s,
+            )
+        });
+        for (what, capacity, refill, offered) in [Some(requests), tokens].into_iter().flatten() {
+            let refill_s = capacity / refill;
+            if duration.as_secs_f64() < FEW_REFILLS * refill_s {
+                out.push(Warning(format!(
+                    "model {:?}: the run ({duration}) is shorter than {FEW_REFILLS} refill times of its {what} bucket ({}); its totals depend on how full the bucket starts (server.initial_level)",
+                    model.name,
+                    SimDuration::from_secs_f64(refill_s)
+                )));
+                continue;
+            }
+            if level > 0.0 && offered > refill {
+                let drain_s = capacity * level / (offered - refill);
+                if drain_s > 0.05 * measured && warmup.as_secs_f64() < drain_s {
+                    let drain = SimDuration::from_secs_f64(drain_s.ceil());
+                    out.push(Warning(format!(
+                        "model {:?}: its {what} bucket starts full and, at the offered load, takes about {drain} to empty ({:.0}% of the measured run), with fewer 429s until then than in the steady state; set warmup = \"{drain}\" to leave that out of the totals, or server.initial_level = \"empty\"",
+                        model.name,
+                        100.0 * drain_s / measured
+                    )));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn never_fits_warning(s: &Stream, model: &ModelSpec, server: &LimiterConfig) -> Option<Warning> {
     let limiter = ModelLimiter::new(&model.limits, server);
     let capacity = server.token_burst.or(model.limits.tpm)?;
@@ -1576,7 +1682,7 @@ mod tests {
     const MINIMAL: &str = r#"
 name = "t"
 seed = 1
-duration = "60s"
+duration = "10m"
 tier = 0
 
 [[traffic]]
@@ -1621,9 +1727,9 @@ completion_tokens = { dist = "uniform", min = 10, max = 20 }
 
     #[test]
     fn durations_need_units() {
-        let e = parse_str(&MINIMAL.replace("\"60s\"", "60")).unwrap_err();
+        let e = parse_str(&MINIMAL.replace("\"10m\"", "60")).unwrap_err();
         assert!(e.message.contains("no unit"), "{e}");
-        let e = parse_str(&MINIMAL.replace("\"60s\"", "\"0s\"")).unwrap_err();
+        let e = parse_str(&MINIMAL.replace("\"10m\"", "\"0s\"")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("duration"));
     }
 

@@ -36,6 +36,12 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         .iter()
         .map(|p| p.scenario.tier_spend_usd)
         .collect();
+    // p99 over all requests is undefined in a run where more than 1 % of requests failed;
+    // the table says in how many runs, rather than average the others.
+    let p99_all = |a: &sweep::AggRow| {
+        let i = crate::report::summary::metric_index("latency_p99_all_s").expect("known metric");
+        (a.stats[i], a.replications - a.stats[i].n)
+    };
     let headers: Vec<String> = [
         "tier",
         "spend (USD)",
@@ -45,7 +51,7 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         "429 %",
         "gave up %",
         "p50 (s)",
-        "p99 (s)",
+        "p99 all (s)",
         "attempts/req",
         "RPS used %",
         "TPM used %",
@@ -57,6 +63,7 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         .zip(&spend)
         .map(|(a, sp)| {
             let (g, ci) = mean_ci(a, "goodput_rps");
+            let (p99, undefined) = p99_all(a);
             vec![
                 a.labels[0].clone(),
                 sp.map_or("by request".into(), |v| format!("{v}")),
@@ -66,7 +73,11 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
                 fmt_opt(a.mean("rate_limited_pct"), 2),
                 fmt_opt(a.mean("gave_up_pct"), 2),
                 fmt_opt(a.mean("latency_p50_s"), 3),
-                fmt_opt(a.mean("latency_p99_s"), 3),
+                if undefined > 0 {
+                    format!("over 1% failed ({undefined}/{})", a.replications)
+                } else {
+                    fmt_opt(p99.mean, 3)
+                },
                 fmt_opt(a.mean("attempts_per_request_mean"), 2),
                 fmt_opt(a.mean("rps_utilisation").map(|u| 100.0 * u), 1),
                 fmt_opt(a.mean("tpm_utilisation").map(|u| 100.0 * u), 1),
@@ -74,10 +85,44 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         })
         .collect();
     let text = text_table(&headers, &table);
+    // tiers.csv: tidy (snake_case, units in the names, unrounded, the CI as two columns).
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&headers).expect("writing to memory");
-    for r in &table {
-        w.write_record(r).expect("writing to memory");
+    let metrics = [
+        ("goodput_rps", "goodput_rps"),
+        ("success_pct", "success_pct"),
+        ("rate_limited_pct", "rate_limited_pct"),
+        ("gave_up_pct", "gave_up_pct"),
+        ("latency_p50_s", "latency_p50_s"),
+        ("latency_p99_s", "latency_p99_succeeded_s"),
+        ("latency_p99_all_s", "latency_p99_all_s"),
+        ("attempts_per_request_mean", "attempts_per_request"),
+        ("rps_utilisation", "rps_utilisation"),
+        ("tpm_utilisation", "tpm_utilisation"),
+    ];
+    let mut header = vec![
+        "tier".to_string(),
+        "spend_usd".into(),
+        "replications".into(),
+    ];
+    for (_, name) in metrics {
+        header.push(format!("{name}_mean"));
+        header.push(format!("{name}_ci95_low"));
+        header.push(format!("{name}_ci95_high"));
+    }
+    header.push("latency_p99_all_undefined_runs".into());
+    w.write_record(&header).expect("writing to memory");
+    let num = |x: Option<f64>| x.map_or(String::new(), crate::sweep::fmt_f64);
+    for (a, sp) in agg.iter().zip(&spend) {
+        let mut r = vec![a.labels[0].clone(), num(*sp), a.replications.to_string()];
+        for (metric, _) in metrics {
+            let i = crate::report::summary::metric_index(metric).expect("known metric");
+            let st = a.stats[i];
+            r.push(num(st.mean));
+            r.push(num(st.ci95.map(|c| c.0)));
+            r.push(num(st.ci95.map(|c| c.1)));
+        }
+        r.push(p99_all(a).1.to_string());
+        w.write_record(&r).expect("writing to memory");
     }
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (
@@ -93,12 +138,21 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
     if !args.no_charts {
         let bars: Vec<report::figures::TierBar> = agg
             .iter()
-            .map(|a| report::figures::TierBar {
-                tier: a.labels[0].clone(),
-                goodput: mean_ci(a, "goodput_rps"),
-                success_pct: mean_ci(a, "success_pct"),
-                p99_s: mean_ci(a, "latency_p99_s"),
-                attempts_per_request: mean_ci(a, "attempts_per_request_mean"),
+            .zip(&spend)
+            .map(|(a, sp)| {
+                let (p99, undefined) = p99_all(a);
+                report::figures::TierBar {
+                    tier: a.labels[0].clone(),
+                    spend_usd: *sp,
+                    goodput: mean_ci(a, "goodput_rps"),
+                    success_pct: mean_ci(a, "success_pct"),
+                    rate_limited_pct: mean_ci(a, "rate_limited_pct"),
+                    gave_up_pct: mean_ci(a, "gave_up_pct"),
+                    p99_all_s: (p99.mean.unwrap_or(0.0), p99.ci95),
+                    undefined_runs: undefined,
+                    runs: a.replications,
+                    attempts_per_request: mean_ci(a, "attempts_per_request_mean"),
+                }
             })
             .collect();
         let offered = agg

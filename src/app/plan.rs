@@ -246,7 +246,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         let point = |e: &plan::Evaluation| report::figures::CurvePoint {
             offered_rps: e.offered_rps,
             goodput_rps: e.goodput_rps,
-            p99_s: e.p99_s,
+            p99_all_s: e.p99_all_s,
             success_pct: e.success_pct,
         };
         let curves: Vec<report::figures::Curve> = p
@@ -254,6 +254,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
             .iter()
             .map(|t| report::figures::Curve {
                 tier: t.tier.clone(),
+                spend_usd: t.spend_usd,
                 points: t.curve.iter().map(point).collect(),
                 knee: t.at_knee.as_ref().map(point),
             })
@@ -269,27 +270,24 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
             .find(|t| t.metric == plan::SloMetric::Success)
             .map(|t| t.threshold);
         let cap = report::figures::capacity(&p.scenario_name, &curves, p99_slo, success_slo);
-        let amp_groups: Vec<(String, Vec<(f64, f64)>)> = p
+        let amp_groups: Vec<report::charts::Series> = p
             .tiers
             .iter()
-            .map(|t| {
-                (
-                    format!("tier {}", t.tier),
-                    t.curve
-                        .iter()
-                        .map(|e| (e.offered_rps, e.attempts_mean))
-                        .collect(),
-                )
+            .map(|t| report::charts::Series {
+                name: format!("tier {}", report::figures::tier_label(&t.tier, t.spend_usd)),
+                points: t
+                    .curve
+                    .iter()
+                    .map(|e| (e.offered_rps, e.attempts_mean))
+                    .collect(),
+                ..Default::default()
             })
             .collect();
-        let amp = report::figures::amplification(
-            &p.scenario_name,
-            "offered load (requests/s)",
-            &amp_groups,
-        );
+        let amp =
+            report::figures::amplification(&p.scenario_name, "offered load (req/s)", amp_groups);
         let mut figures = Vec::new();
         for (stem, chart, caption) in [
-            ("capacity", cap, format!("Goodput, p99 latency and success against offered load per tier; SLO: {slo_text}. Rings mark each tier's highest load meeting the SLO.")),
+            ("capacity", cap, format!("Goodput, p99 latency over all requests (failed ones counted as infinitely slow, as the SLO does) and the share of requests that failed, against offered load per tier; SLO: {slo_text}. Rings mark each tier's highest load meeting the SLO.")),
             ("amplification", amp, "Mean attempts per request against offered load: retries multiply the load the server sees.".to_string()),
         ] {
             let r = report::charts::render(&chart).map_err(|m| chart_error(stem, m))?;

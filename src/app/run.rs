@@ -24,7 +24,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(path) = &args.attempt_log {
         report::check_output_file(path, "--attempt-log")?;
     }
-    let mut rec = Recorder::new(scenario.streams.len());
+    let mut rec = Recorder::for_scenario(&scenario);
     let (outcome, pending_log) = match &args.attempt_log {
         Some(path) => {
             let models = scenario

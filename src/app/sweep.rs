@@ -121,36 +121,50 @@ pub(super) fn sweep_report(
                 None => groups.push((key, vec![a])),
             }
         }
-        let series = |metric: &str| -> Vec<(String, Vec<(f64, f64)>)> {
+        // Means over replications, with the 95 % confidence band of aggregate.csv.
+        let series = |metric: &str| -> Vec<report::charts::Series> {
+            let i = crate::report::summary::metric_index(metric).expect("known metric");
             groups
                 .iter()
                 .map(|(k, rows)| {
-                    let mut pts: Vec<(f64, f64)> = rows
+                    let mut rows: Vec<(f64, &crate::sweep::AggRow)> = rows
                         .iter()
-                        .filter_map(|r| Some((r.mean("offered_rps")?, r.mean(metric)?)))
+                        .filter_map(|r| Some((r.mean("offered_rps")?, *r)))
                         .collect();
-                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    (k.clone(), pts)
+                    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    report::charts::Series {
+                        name: k.clone(),
+                        points: rows
+                            .iter()
+                            .filter_map(|(x, r)| Some((*x, r.stats[i].mean?)))
+                            .collect(),
+                        band: rows
+                            .iter()
+                            .filter_map(|(x, r)| r.stats[i].ci95.map(|(lo, hi)| (*x, lo, hi)))
+                            .collect(),
+                        ..Default::default()
+                    }
                 })
                 .collect()
         };
         let amp = report::figures::amplification(
             &manifest.scenario_name,
-            "offered load (requests/s)",
-            &series("attempts_per_request_mean"),
+            "offered load (req/s)",
+            series("attempts_per_request_mean"),
         );
         let good = report::figures::lines(
             &format!("{}: goodput against load", manifest.scenario_name),
-            "",
-            "offered load (requests/s)",
-            "succeeded requests per second (mean)",
-            &series("goodput_rps"),
+            "mean over replications, band: 95% confidence interval; goodput counts the drain",
+            "offered load (req/s)",
+            "goodput (req/s)",
+            series("goodput_rps"),
+            true,
         );
         for (stem, chart, caption) in [
             (
                 "goodput",
                 good,
-                "Goodput (mean over replications) against offered load, one line per combination of the other axes.",
+                "Goodput (mean over replications, with its 95% confidence band) against offered load, one line per combination of the other axes; the grey diagonal is goodput = offered load.",
             ),
             (
                 "amplification",

@@ -37,12 +37,28 @@ pub fn colour(i: usize) -> RGBColor {
 pub const MAX_LEGEND: usize = 12;
 
 /// A named line of points.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     /// Draw a dot at every point too.
     pub dots: bool,
+    /// A shaded band around the line: (x, low, high) points, e.g. a 95 % confidence interval.
+    pub band: Vec<(f64, f64, f64)>,
+    /// A reference line (e.g. goodput = offered): grey and dashed, not a data colour.
+    pub reference: bool,
+}
+
+/// The colour of reference series.
+const GREY: RGBColor = RGBColor(150, 150, 150);
+
+/// The colour of series `i` of `all`: reference series are grey and do not use up a colour.
+fn series_colour(all: &[Series], i: usize) -> RGBColor {
+    if all[i].reference {
+        GREY
+    } else {
+        colour(all[..i].iter().filter(|s| !s.reference).count())
+    }
 }
 
 /// A horizontal reference line (an SLO, a cap).
@@ -70,21 +86,18 @@ pub struct LinePanel {
     pub series: Vec<Series>,
     pub hlines: Vec<HLine>,
     pub markers: Vec<Marker>,
-    /// Fixed y range; otherwise from the data (from zero on a linear axis), with headroom
-    /// above for the legend.
+    /// Fixed y range; otherwise fitted to the data (from zero on a linear axis). A reference
+    /// line far above the data is not drawn (its legend entry says so) rather than squash it.
     pub y_range: Option<(f64, f64)>,
-    /// Where the legend goes (upper left by default, with headroom above the data).
-    pub legend: Legend,
+    /// Fixed x range (so that panels side by side share it); otherwise from the data.
+    pub x_range: Option<(f64, f64)>,
+    /// Show the legend strip even for a single line (so that stacked panels align).
+    pub keep_legend: bool,
 }
 
-/// Corner of a panel that holds its legend.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Legend {
-    #[default]
-    UpperLeft,
-    LowerLeft,
-    LowerRight,
-}
+/// Width of the strip at the right of a panel that holds its legend, so that a legend never
+/// covers a curve.
+const LEGEND_W: u32 = 190;
 
 /// Bars by category, optionally with a 95 % interval whisker each.
 #[derive(Clone, Debug, Default)]
@@ -95,6 +108,8 @@ pub struct BarPanel {
     pub categories: Vec<String>,
     pub values: Vec<f64>,
     pub intervals: Vec<Option<(f64, f64)>>,
+    /// A short text drawn in place of (or above) a category's bar, e.g. why it has no value.
+    pub notes: Vec<Option<String>>,
     pub hlines: Vec<HLine>,
 }
 
@@ -215,34 +230,163 @@ fn draw_line_panel<DB: DrawingBackend>(
     p: &LinePanel,
 ) -> Result<(), String> {
     let xs = p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.0));
-    let (x0, x1) = range(xs, p.log_x, false);
+    let (x0, x1) = p.x_range.unwrap_or_else(|| range(xs, p.log_x, false));
+    let data_ys = || p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.1));
+    let (_, data_hi) = range(data_ys(), p.log_y, true);
+    // Reference lines join the range unless they are far above the data.
+    let shown: Vec<bool> = p
+        .hlines
+        .iter()
+        .map(|h| p.y_range.is_some() || h.y <= 2.0 * data_hi || data_ys().next().is_none())
+        .collect();
     let (y0, y1) = p.y_range.unwrap_or_else(|| {
-        let ys = p
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|pt| pt.1))
-            .chain(p.hlines.iter().map(|h| h.y));
-        let (lo, hi) = range(ys, p.log_y, true);
-        // Headroom so the legend (upper left) does not cover the data: about one line of
-        // legend per 8 % of the plot's height.
-        let entries = if p.series.len() <= MAX_LEGEND {
-            (p.series.len() + p.hlines.len()) as f64
-        } else {
-            0.0
-        };
-        let room = (0.12 + 0.08 * entries).min(0.9);
-        match (p.legend, p.log_y) {
-            (Legend::UpperLeft, false) => (lo, hi + (hi - lo) * room),
-            (Legend::UpperLeft, true) => (lo, hi * (hi / lo).powf(room)),
-            _ => (lo, hi),
-        }
+        let ys = data_ys().chain(
+            p.hlines
+                .iter()
+                .zip(&shown)
+                .filter(|(_, s)| **s)
+                .map(|(h, _)| h.y),
+        );
+        range(ys, p.log_y, true)
     });
-    match (p.log_x, p.log_y) {
-        (false, false) => line_panel_on(area, p, x0..x1, y0..y1),
-        (true, false) => line_panel_on(area, p, (x0..x1).log_scale(), y0..y1),
-        (false, true) => line_panel_on(area, p, x0..x1, (y0..y1).log_scale()),
-        (true, true) => line_panel_on(area, p, (x0..x1).log_scale(), (y0..y1).log_scale()),
+    let (plot, legend) = split_legend(
+        area,
+        p.series.len().max(2 * usize::from(p.keep_legend)),
+        p.hlines.len(),
+    );
+    if let Some(legend) = legend {
+        let mut entries: Vec<(RGBColor, String, bool)> = p
+            .hlines
+            .iter()
+            .zip(&shown)
+            .map(|(h, s)| {
+                let label = if *s {
+                    h.label.clone()
+                } else {
+                    format!("{} (off the scale)", h.label)
+                };
+                (REFERENCE, label, true)
+            })
+            .collect();
+        entries.extend(
+            p.series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (series_colour(&p.series, i), s.name.clone(), s.reference)),
+        );
+        draw_legend(&legend, &entries)?;
     }
+    let xk = p.log_x.then(|| log_key_points(x0, x1));
+    let yk = p.log_y.then(|| log_key_points(y0, y1));
+    match (xk, yk) {
+        (None, None) => line_panel_on(&plot, p, &shown, x0..x1, y0..y1),
+        (Some(xk), None) => line_panel_on(
+            &plot,
+            p,
+            &shown,
+            (x0..x1).log_scale().with_key_points(xk),
+            y0..y1,
+        ),
+        (None, Some(yk)) => line_panel_on(
+            &plot,
+            p,
+            &shown,
+            x0..x1,
+            (y0..y1).log_scale().with_key_points(yk),
+        ),
+        (Some(xk), Some(yk)) => line_panel_on(
+            &plot,
+            p,
+            &shown,
+            (x0..x1).log_scale().with_key_points(xk),
+            (y0..y1).log_scale().with_key_points(yk),
+        ),
+    }
+}
+
+/// The colour of reference lines (caps, SLOs).
+const REFERENCE: RGBColor = RGBColor(200, 0, 0);
+
+/// Splits off the legend strip at the right when the panel has a legend to show: more than
+/// one entry, or any reference line, and not more series than [`MAX_LEGEND`].
+fn split_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: usize,
+    hlines: usize,
+) -> (DrawingArea<DB, Shift>, Option<DrawingArea<DB, Shift>>) {
+    let wanted = series <= MAX_LEGEND && (series + hlines > 1 || hlines > 0);
+    let width = area.dim_in_pixel().0;
+    if !wanted || width < 3 * LEGEND_W {
+        return (area.clone(), None);
+    }
+    let (plot, legend) = area.split_horizontally(width - LEGEND_W);
+    (plot, Some(legend))
+}
+
+/// Draws legend entries (colour, label, dashed) top-down in a strip; long labels wrap.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(RGBColor, String, bool)],
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let font = ("sans-serif", 13).into_font();
+    let max_chars = 21;
+    let mut y = 44;
+    for (c, label, dashed) in entries {
+        let style = c.stroke_width(3);
+        if *dashed {
+            area.draw(&PathElement::new(vec![(4, y + 7), (12, y + 7)], style))
+                .map_err(err)?;
+            area.draw(&PathElement::new(vec![(17, y + 7), (25, y + 7)], style))
+                .map_err(err)?;
+        } else {
+            area.draw(&PathElement::new(vec![(4, y + 7), (25, y + 7)], style))
+                .map_err(err)?;
+        }
+        for line in wrap(label, max_chars) {
+            area.draw(&Text::new(line, (32, y), font.clone()))
+                .map_err(err)?;
+            y += 16;
+        }
+        y += 6;
+    }
+    Ok(())
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Tick positions on a log axis: 1, 2 and 5 times each power of ten within the range, or only
+/// the powers of ten when the range spans many decades. One label per position (plotters'
+/// own log ticks repeated one, and its minor grid formed a dark band).
+fn log_key_points(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (
+        lo.max(f64::MIN_POSITIVE).log10().floor() as i32,
+        hi.log10().ceil() as i32,
+    );
+    let steps: &[f64] = if b - a > 6 { &[1.0] } else { &[1.0, 2.0, 5.0] };
+    let mut out = Vec::new();
+    for e in a..=b {
+        for m in steps {
+            let v = m * 10f64.powi(e);
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Compact tick labels: 0.001, 0.5, 12, 1500, 2.5M.
@@ -277,6 +421,7 @@ fn trim(v: f64) -> String {
 fn line_panel_on<DB, X, Y>(
     area: &DrawingArea<DB, Shift>,
     p: &LinePanel,
+    shown: &[bool],
     x: X,
     y: Y,
 ) -> Result<(), String>
@@ -306,29 +451,19 @@ where
         .axis_desc_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    let (xr, _) = (chart.x_range(), chart.y_range());
-    for (i, h) in p.hlines.iter().enumerate() {
-        let style = ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2);
-        let label = h.label.clone();
+    let xr = chart.x_range();
+    for (h, _) in p.hlines.iter().zip(shown).filter(|(_, s)| **s) {
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(xr.start, h.y), (xr.end, h.y)],
                 8,
                 5,
-                style,
+                ShapeStyle::from(&REFERENCE).stroke_width(2),
             ))
-            .map_err(err)?
-            .label(label)
-            .legend(move |(lx, ly)| {
-                PathElement::new(
-                    vec![(lx, ly), (lx + 20, ly)],
-                    ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2),
-                )
-            });
-        let _ = i;
+            .map_err(err)?;
     }
     for (i, s) in p.series.iter().enumerate() {
-        let c = colour(i);
+        let c = series_colour(&p.series, i);
         let pts: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -337,13 +472,29 @@ where
                 a.is_finite() && b.is_finite() && (!p.log_x || *a > 0.0) && (!p.log_y || *b > 0.0)
             })
             .collect();
+        let band: Vec<(f64, f64)> = s
+            .band
+            .iter()
+            .map(|b| (b.0, b.1))
+            .chain(s.band.iter().rev().map(|b| (b.0, b.2)))
+            .filter(|(a, b)| a.is_finite() && b.is_finite() && (!p.log_y || *b > 0.0))
+            .collect();
+        if band.len() >= 3 {
+            chart
+                .draw_series([Polygon::new(band, c.mix(0.18).filled())])
+                .map_err(err)?;
+        }
+        if s.reference {
+            chart
+                .draw_series(DashedLineSeries::new(pts, 6, 6, c.stroke_width(2)))
+                .map_err(err)?;
+            continue;
+        }
+        // A dense, jagged line drawn 2 px wide gets miter spikes at its sharp turns.
+        let width = if pts.len() > 400 { 1 } else { 2 };
         chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-            .map_err(err)?
-            .label(s.name.clone())
-            .legend(move |(lx, ly)| {
-                PathElement::new(vec![(lx, ly), (lx + 20, ly)], c.stroke_width(3))
-            });
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(width)))
+            .map_err(err)?;
         if s.dots {
             chart
                 .draw_series(pts.iter().map(|pt| Circle::new(*pt, 3, c.filled())))
@@ -351,27 +502,12 @@ where
         }
     }
     for m in &p.markers {
-        let c = colour(m.series);
+        let c = series_colour(&p.series, m.series.min(p.series.len().saturating_sub(1)));
         chart
             .draw_series([
                 Circle::new((m.x, m.y), 8, c.stroke_width(3)),
                 Circle::new((m.x, m.y), 3, c.filled()),
             ])
-            .map_err(err)?;
-    }
-    let legend_fits = p.series.len() <= MAX_LEGEND;
-    if legend_fits && (p.series.len() + p.hlines.len() > 1 || !p.hlines.is_empty()) {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font(("sans-serif", 13))
-            .position(match p.legend {
-                Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
-                Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
-                Legend::LowerRight => SeriesLabelPosition::LowerRight,
-            })
-            .draw()
             .map_err(err)?;
     }
     Ok(())
@@ -390,10 +526,20 @@ fn draw_bar_panel<DB: DrawingBackend>(
         .chain(p.intervals.iter().flatten().map(|iv| iv.1))
         .chain(p.hlines.iter().map(|h| h.y));
     let (_, mut y1) = range(tops, false, true);
-    if !p.hlines.is_empty() {
-        // Headroom for the legend above the bars.
-        y1 *= 1.3;
+    if !p.hlines.is_empty() || p.notes.iter().any(Option::is_some) {
+        // Room above for the labels of reference lines and notes.
+        y1 *= 1.15;
     }
+    let (plot, legend) = split_legend(area, 0, p.hlines.len());
+    if let Some(legend) = &legend {
+        let entries: Vec<(RGBColor, String, bool)> = p
+            .hlines
+            .iter()
+            .map(|h| (REFERENCE, h.label.clone(), true))
+            .collect();
+        draw_legend(legend, &entries)?;
+    }
+    let area = &plot;
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(12)
@@ -447,32 +593,36 @@ fn draw_bar_panel<DB: DrawingBackend>(
         }))
         .map_err(err)?;
     for h in &p.hlines {
-        let label = h.label.clone();
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(SegmentValue::Exact(0), h.y), (SegmentValue::Last, h.y)],
                 8,
                 5,
-                ShapeStyle::from(&RGBColor(200, 0, 0)).stroke_width(2),
+                ShapeStyle::from(&REFERENCE).stroke_width(2),
             ))
-            .map_err(err)?
-            .label(label)
-            .legend(|(lx, ly)| {
-                PathElement::new(
-                    vec![(lx, ly), (lx + 20, ly)],
-                    RGBColor(200, 0, 0).stroke_width(2),
-                )
-            });
-    }
-    if !p.hlines.is_empty() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
             .map_err(err)?;
+        if legend.is_none() {
+            // No room for a legend strip: the label goes just above the line.
+            let font = ("sans-serif", 13).into_font().color(&REFERENCE);
+            chart
+                .draw_series([EmptyElement::at((SegmentValue::Exact(0), h.y))
+                    + Text::new(h.label.clone(), (6, -18), font)])
+                .map_err(err)?;
+        }
+    }
+    let font = ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90));
+    for (i, note) in p.notes.iter().enumerate() {
+        if let Some(note) = note {
+            let v = p.values.get(i).copied().unwrap_or(0.0);
+            let lines = wrap(note, 11);
+            let n = lines.len() as i32;
+            for (k, line) in lines.into_iter().enumerate() {
+                chart
+                    .draw_series([EmptyElement::at((SegmentValue::CenterOf(i as i32), v))
+                        + Text::new(line, (-36, -8 - 16 * (n - k as i32)), font.clone())])
+                    .map_err(err)?;
+            }
+        }
     }
     Ok(())
 }
@@ -494,6 +644,7 @@ mod tests {
                         name: "a".into(),
                         points: vec![(0.1, 0.0), (1.0, 0.5), (10.0, 1.0)],
                         dots: true,
+                        ..Series::default()
                     }],
                     hlines: vec![HLine {
                         y: 0.9,
@@ -534,6 +685,56 @@ mod tests {
         reader.next_frame(&mut px).unwrap();
         let non_white = px.chunks(3).filter(|p| p != &[255, 255, 255]).count();
         assert!(non_white > 2_000, "only {non_white} drawn pixels");
+    }
+
+    #[test]
+    fn a_log_axis_labels_each_tick_once_without_a_dense_minor_grid() {
+        // Issue 6, bug 5: the latency CDF drew "10" twice, and its minor grid between 1 and
+        // 10 s formed a dark band.
+        assert_eq!(log_key_points(0.7, 40.0), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
+        assert_eq!(
+            log_key_points(1e-3, 1e6).len(),
+            10,
+            "powers of ten only over 9 decades"
+        );
+        let chart = Chart {
+            title: "log".into(),
+            panels: vec![Panel::Line(LinePanel {
+                log_x: true,
+                series: vec![Series {
+                    name: "cdf".into(),
+                    points: (0..200)
+                        .map(|i| (0.7 * 1.02f64.powi(i), i as f64 / 400.0))
+                        .collect(),
+                    ..Series::default()
+                }],
+                // Below 1, so that no y label reads like an x tick.
+                y_range: Some((0.0, 0.5)),
+                ..LinePanel::default()
+            })],
+            rows: 1,
+            cols: 1,
+            width: 900,
+            height: 400,
+        };
+        let svg = render(&chart).unwrap().svg;
+        for label in ["1", "2", "5", "10", "20"] {
+            let n = svg.matches(&format!(">\n{label}\n</text>")).count();
+            assert_eq!(n, 1, "tick {label} drawn {n} times");
+        }
+        // Vertical grid lines: one per tick, not dozens.
+        let vertical = svg
+            .lines()
+            .filter(|l| l.starts_with("<line"))
+            .filter(|l| {
+                let attr = |name: &str| l.split(&format!(" {name}=\"")).nth(1)?.split('"').next();
+                attr("x1").is_some() && attr("x1") == attr("x2")
+            })
+            .count();
+        assert!(
+            vertical <= 6,
+            "{vertical} vertical grid lines: a dense minor grid"
+        );
     }
 
     #[test]

@@ -1,18 +1,41 @@
 //! The charts users look at, built from results (no statistics here beyond arranging points).
 
-use super::charts::{BarPanel, Chart, HLine, Legend, LinePanel, Marker, Panel, Series};
+use super::charts::{BarPanel, Chart, HLine, LinePanel, Marker, Panel, Series};
 use crate::metrics::{Counters, Recorder};
 use crate::scenario::Scenario;
 
 /// Longest series drawn point per second; longer runs are shown as means over buckets.
 const MAX_POINTS: usize = 1_200;
 
-/// Attempts, admissions, 429s and completions per second, and requests in flight.
+/// The unit of a time axis for a run of `span_s` seconds: seconds up to 20 minutes, minutes
+/// up to 10 hours, then hours. Returns (seconds per unit, name).
+pub fn time_unit(span_s: f64) -> (f64, &'static str) {
+    if span_s <= 1_200.0 {
+        (1.0, "s")
+    } else if span_s <= 36_000.0 {
+        (60.0, "min")
+    } else {
+        (3_600.0, "h")
+    }
+}
+
+/// Requests per second (attempts, 429s, admitted, completions, gave up) with each model's RPS
+/// cap; tokens per minute admitted with each TPM cap (when a model has one); requests in flight.
 pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
     let n = rec.buckets.len();
-    let bucket = n.div_ceil(MAX_POINTS).max(1);
+    // Buckets per drawn point: a round number of seconds (1, 2, 5, 10, 15, 30 s, 1, 2, 5,
+    // 10, 15, 30 min, 1 h, ...) that keeps the line under MAX_POINTS points.
+    let needed = n.div_ceil(MAX_POINTS).max(1) as u64 * rec.bucket_s;
+    let nice = [1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]
+        .into_iter()
+        .find(|&s| s >= needed && s % rec.bucket_s == 0)
+        .unwrap_or_else(|| needed.div_ceil(3600) * 3600);
+    let bucket = (nice / rec.bucket_s).max(1) as usize;
     let width = rec.bucket_s as f64;
+    let (unit_s, unit) = time_unit(n as f64 * width);
+    let x_label = format!("simulated time ({unit})");
     let in_flight = rec.in_flight_series();
+    // Mean per second of `f` over each drawn point's buckets.
     let mean_per_s = |f: &dyn Fn(usize) -> u64| -> Vec<(f64, f64)> {
         (0..n)
             .step_by(bucket)
@@ -20,7 +43,7 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
                 let end = (start + bucket).min(n);
                 let sum: u64 = (start..end).map(f).sum();
                 (
-                    start as f64 * width,
+                    start as f64 * width / unit_s,
                     sum as f64 / ((end - start) as f64 * width),
                 )
             })
@@ -32,28 +55,23 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
     } else {
         format!("per second, mean over {} s", bucket as u64 * rec.bucket_s)
     };
-    let series = vec![
-        Series {
-            name: "attempts offered".into(),
-            points: mean_per_s(&|i| s[i].attempts),
-            dots: false,
-        },
-        Series {
-            name: "admitted".into(),
-            points: mean_per_s(&|i| s[i].admitted),
-            dots: false,
-        },
-        Series {
-            name: "429s".into(),
-            points: mean_per_s(&|i| s[i].rate_limited),
-            dots: false,
-        },
-        Series {
-            name: "completions".into(),
-            points: mean_per_s(&|i| s[i].completions),
-            dots: false,
-        },
+    // Drawn in this order, so that each line stays visible on the one below it: attempts
+    // under 429s, admitted under completions.
+    let named: [(&str, &dyn Fn(usize) -> u64); 5] = [
+        ("attempts sent", &|i| s[i].attempts),
+        ("429s", &|i| s[i].rate_limited),
+        ("admitted", &|i| s[i].admitted),
+        ("completions", &|i| s[i].completions),
+        ("gave up", &|i| s[i].gave_up + s[i].never_fits),
     ];
+    let series = named
+        .iter()
+        .map(|(name, f)| Series {
+            name: (*name).into(),
+            points: mean_per_s(*f),
+            ..Series::default()
+        })
+        .collect();
     let caps: Vec<HLine> = scenario
         .models
         .iter()
@@ -62,89 +80,171 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             label: format!("{} RPS cap ({})", m.name, m.limits.rps),
         })
         .collect();
-    Chart {
-        title: format!(
-            "{}: traffic per second (tier {})",
-            scenario.name, scenario.tier
-        ),
-        panels: vec![
-            Panel::Line(LinePanel {
-                title: format!("attempts, admissions, 429s and completions ({per})"),
-                x_label: "simulated time (s)".into(),
-                y_label: "events per second".into(),
-                series,
-                hlines: caps,
-                ..LinePanel::default()
-            }),
-            Panel::Line(LinePanel {
-                title: "requests in flight (arrived, not yet ended) at the end of each second"
-                    .into(),
-                x_label: "simulated time (s)".into(),
-                y_label: "requests".into(),
-                series: vec![Series {
-                    name: "in flight".into(),
+    let warmup = if scenario.warmup > crate::time::SimDuration::ZERO {
+        format!(
+            "; the first {} are warm-up, left out of the totals",
+            scenario.warmup
+        )
+    } else {
+        String::new()
+    };
+    let mut panels = vec![Panel::Line(LinePanel {
+        title: format!("requests ({per}){warmup}"),
+        x_label: x_label.clone(),
+        y_label: "per second".into(),
+        series,
+        hlines: caps,
+        ..LinePanel::default()
+    })];
+    if rec.models == scenario.models.len() && scenario.models.iter().any(|m| m.limits.tpm.is_some())
+    {
+        // Tokens admitted over the trailing minute, as the TPM bucket sees them.
+        let window = (60 / rec.bucket_s).max(1) as usize;
+        let scale = 60.0 / (window as f64 * width);
+        let series = scenario
+            .models
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.limits.tpm.is_some())
+            .map(|(mi, m)| {
+                let per_bucket: Vec<u64> = rec.model_series(mi).map(|b| b.tokens).collect();
+                let mut trailing = Vec::with_capacity(n);
+                let mut sum = 0u64;
+                for i in 0..n {
+                    sum += per_bucket[i];
+                    if i >= window {
+                        sum -= per_bucket[i - window];
+                    }
+                    trailing.push(sum as f64 * scale);
+                }
+                Series {
+                    name: format!("{} tokens", m.name),
                     points: (0..n)
                         .step_by(bucket)
-                        .map(|i| (i as f64, in_flight[i] as f64))
+                        .map(|i| (i as f64 * width / unit_s, trailing[i]))
                         .collect(),
-                    dots: false,
-                }],
-                ..LinePanel::default()
-            }),
-        ],
-        rows: 2,
+                    ..Series::default()
+                }
+            })
+            .collect();
+        let caps = scenario
+            .models
+            .iter()
+            .filter_map(|m| {
+                m.limits.tpm.map(|t| HLine {
+                    y: t.as_f64(),
+                    label: format!("{} TPM cap ({})", m.name, super::charts::tick(t.as_f64())),
+                })
+            })
+            .collect();
+        panels.push(Panel::Line(LinePanel {
+            title: "tokens admitted over the trailing minute (what the TPM cap limits)".into(),
+            x_label: x_label.clone(),
+            y_label: "tokens per minute".into(),
+            series,
+            hlines: caps,
+            ..LinePanel::default()
+        }));
+    }
+    panels.push(Panel::Line(LinePanel {
+        title: "requests in flight (arrived, not yet ended) at the end of each second".into(),
+        x_label,
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "in flight".into(),
+            points: (0..n)
+                .step_by(bucket)
+                .map(|i| (i as f64 * width / unit_s, in_flight[i] as f64))
+                .collect(),
+            ..Series::default()
+        }],
+        keep_legend: true,
+        ..LinePanel::default()
+    }));
+    let rows = panels.len();
+    Chart {
+        title: format!(
+            "{}: traffic over time (tier {})",
+            scenario.name, scenario.tier
+        ),
+        panels,
+        rows,
         cols: 1,
-        width: 1000,
-        height: 760,
+        width: 1100,
+        height: 300 * rows as u32 + 60,
     }
 }
 
-/// End-to-end latency CDF of succeeded requests, per stream (and all streams), log time axis.
+/// End-to-end latency over all requests, per stream (and all streams), on a log time axis:
+/// each curve tops out at the share of requests that succeeded, so failures are not hidden.
 pub fn latency_cdf(scenario: &Scenario, rec: &Recorder) -> Chart {
+    let curve = |c: &Counters| -> Vec<(f64, f64)> {
+        let share = c.succeeded as f64 / c.requests.max(1) as f64;
+        c.latency_us
+            .cdf(1e6)
+            .into_iter()
+            .map(|(x, y)| (x, y * share))
+            .collect()
+    };
     let mut series: Vec<Series> = scenario
         .streams
         .iter()
         .zip(&rec.streams)
         .filter(|(_, c)| c.succeeded > 0)
         .map(|(s, c)| Series {
-            name: s.name.clone(),
-            points: c.latency_us.cdf(1e6),
-            dots: false,
+            name: format!("{} ({:.1}% succeeded)", s.name, pct(c)),
+            points: curve(c),
+            ..Series::default()
         })
         .collect();
-    if scenario.streams.len() > 1 {
-        let mut all = Counters::default();
-        for c in &rec.streams {
-            all.merge(c);
-        }
-        if all.succeeded > 0 {
-            series.push(Series {
-                name: "all streams".into(),
-                points: all.latency_us.cdf(1e6),
-                dots: false,
-            });
-        }
+    let mut all = Counters::default();
+    for c in &rec.streams {
+        all.merge(c);
     }
+    if scenario.streams.len() > 1 && all.succeeded > 0 {
+        series.push(Series {
+            name: format!("all streams ({:.1}% succeeded)", pct(&all)),
+            points: curve(&all),
+            ..Series::default()
+        });
+    }
+    let hlines = if all.succeeded < all.requests {
+        vec![HLine {
+            y: all.succeeded as f64 / all.requests.max(1) as f64,
+            label: format!(
+                "succeeded: {:.2}%; the other {:.2}% never complete",
+                pct(&all),
+                100.0 - pct(&all)
+            ),
+        }]
+    } else {
+        Vec::new()
+    };
     Chart {
         title: format!(
-            "{}: latency of succeeded requests (arrival to completion)",
+            "{}: latency of all requests (arrival to completion)",
             scenario.name
         ),
         panels: vec![Panel::Line(LinePanel {
-            title: "cumulative distribution, log time axis".into(),
+            title: "share of requests completed within a time (log axis); a curve tops out at the share that succeeded".into(),
             x_label: "end-to-end latency (s)".into(),
-            y_label: "fraction of succeeded requests".into(),
+            y_label: "share of all requests".into(),
             log_x: true,
             series,
+            hlines,
             y_range: Some((0.0, 1.0)),
-            legend: Legend::LowerRight,
             ..LinePanel::default()
         })],
         rows: 1,
         cols: 1,
-        width: 1000,
-        height: 520,
+        width: 1100,
+        height: 540,
     }
+}
+
+/// Succeeded / requests, in percent.
+fn pct(c: &Counters) -> f64 {
+    100.0 * c.succeeded as f64 / c.requests.max(1) as f64
 }
 
 /// A mean and its 95 % confidence interval, if there is one.
@@ -153,61 +253,105 @@ pub type MeanCi = (f64, Option<(f64, f64)>);
 /// One tier's aggregated results, for the comparison chart.
 pub struct TierBar {
     pub tier: String,
+    /// Cumulative spend that unlocks the tier, if the tiers table gives one.
+    pub spend_usd: Option<f64>,
     pub goodput: MeanCi,
     pub success_pct: MeanCi,
-    pub p99_s: MeanCi,
+    pub rate_limited_pct: MeanCi,
+    pub gave_up_pct: MeanCi,
+    /// p99 over all requests (failed ones infinitely slow), over the replications where it is
+    /// defined; `undefined_runs` replications had more than 1 % of requests fail.
+    pub p99_all_s: MeanCi,
+    pub undefined_runs: usize,
+    pub runs: usize,
     pub attempts_per_request: MeanCi,
 }
 
-/// Goodput, success, p99 latency and retry amplification per tier, with 95 % intervals.
+/// A tier's label with the spend that unlocks it: `2 ($250)`.
+pub fn tier_label(tier: &str, spend_usd: Option<f64>) -> String {
+    match spend_usd {
+        Some(v) => format!("{tier} (${})", super::charts::tick(v)),
+        None => format!("{tier} (by request)"),
+    }
+}
+
+/// Goodput, success, p99 latency over all requests, 429s, give-ups and retry amplification
+/// per tier, with 95 % intervals.
 pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
-    let cats: Vec<String> = bars.iter().map(|b| format!("tier {}", b.tier)).collect();
-    let panel = |title: &str, y: &str, f: &dyn Fn(&TierBar) -> MeanCi, hl: Vec<HLine>| {
-        Panel::Bar(BarPanel {
-            title: title.into(),
-            x_label: "tier".into(),
-            y_label: y.into(),
-            categories: cats.clone(),
-            values: bars.iter().map(|b| f(b).0).collect(),
-            intervals: bars.iter().map(|b| f(b).1).collect(),
-            hlines: hl,
-        })
+    let cats: Vec<String> = bars
+        .iter()
+        .map(|b| tier_label(&b.tier, b.spend_usd))
+        .collect();
+    let x_label = "tier (cumulative spend that unlocks it)";
+    let panel = |title: &str, y: &str, f: &dyn Fn(&TierBar) -> MeanCi, hl: Vec<HLine>| BarPanel {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y.into(),
+        categories: cats.clone(),
+        values: bars.iter().map(|b| f(b).0).collect(),
+        intervals: bars.iter().map(|b| f(b).1).collect(),
+        notes: vec![None; bars.len()],
+        hlines: hl,
     };
+    let mut p99 = panel(
+        "p99 latency over all requests (failed = infinitely slow)",
+        "p99 end-to-end latency (s)",
+        &|b| b.p99_all_s,
+        vec![],
+    );
+    for (i, b) in bars.iter().enumerate() {
+        if b.undefined_runs > 0 {
+            // Undefined in some replications: a mean over the others would mislead.
+            p99.values[i] = 0.0;
+            p99.intervals[i] = None;
+            p99.notes[i] = Some(format!(
+                "undefined: >1% failed ({}/{} runs)",
+                b.undefined_runs, b.runs
+            ));
+        }
+    }
     Chart {
         title: format!("{name}: the same workload on each tier (bars: mean, whiskers: 95% CI)"),
         panels: vec![
-            panel(
-                "goodput",
+            Panel::Bar(panel(
+                "goodput (succeeded / simulated time, drain included)",
                 "succeeded requests per second",
                 &|b| b.goodput,
                 vec![HLine {
                     y: offered_rps,
                     label: format!("offered load ({offered_rps:.1} req/s)"),
                 }],
-            ),
-            panel(
+            )),
+            Panel::Bar(panel(
                 "success",
                 "succeeded requests (%)",
                 &|b| b.success_pct,
                 vec![],
-            ),
-            panel(
-                "p99 latency",
-                "p99 end-to-end latency (s)",
-                &|b| b.p99_s,
+            )),
+            Panel::Bar(p99),
+            Panel::Bar(panel(
+                "429s",
+                "429s (% of attempts)",
+                &|b| b.rate_limited_pct,
                 vec![],
-            ),
-            panel(
+            )),
+            Panel::Bar(panel(
+                "gave up",
+                "requests that gave up (%)",
+                &|b| b.gave_up_pct,
+                vec![],
+            )),
+            Panel::Bar(panel(
                 "retry amplification",
                 "attempts per request (mean)",
                 &|b| b.attempts_per_request,
                 vec![],
-            ),
+            )),
         ],
         rows: 2,
-        cols: 2,
-        width: 1100,
-        height: 800,
+        cols: 3,
+        width: 1500,
+        height: 820,
     }
 }
 
@@ -216,19 +360,24 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
 pub struct CurvePoint {
     pub offered_rps: f64,
     pub goodput_rps: f64,
-    pub p99_s: Option<f64>,
+    /// p99 over all requests, failed ones infinitely slow: infinite when over 1 % failed.
+    pub p99_all_s: f64,
     pub success_pct: f64,
 }
 
 /// One tier's curve against offered load, and its knee (highest load meeting the SLO).
 pub struct Curve {
     pub tier: String,
+    pub spend_usd: Option<f64>,
     pub points: Vec<CurvePoint>,
     pub knee: Option<CurvePoint>,
 }
 
-/// Capacity planning: goodput, p99 latency and success against offered load, one line per
-/// tier, the SLO drawn and each tier's knee marked.
+/// Lowest failure share drawn on the log axis; a load where nothing failed is drawn there.
+pub const FAILED_FLOOR_PCT: f64 = 1e-3;
+
+/// Capacity planning: goodput, p99 latency over all requests and the share of requests that
+/// failed against offered load, one line per tier, the SLO drawn and each tier's knee marked.
 pub fn capacity(
     name: &str,
     curves: &[Curve],
@@ -239,13 +388,14 @@ pub fn capacity(
         let series = curves
             .iter()
             .map(|c| Series {
-                name: format!("tier {}", c.tier),
+                name: format!("tier {}", tier_label(&c.tier, c.spend_usd)),
                 points: c
                     .points
                     .iter()
                     .filter_map(|p| f(p).map(|y| (p.offered_rps, y)))
                     .collect(),
                 dots: true,
+                ..Series::default()
             })
             .collect();
         let markers = curves
@@ -263,26 +413,34 @@ pub fn capacity(
             .collect();
         (series, markers)
     };
-    let (g, gm) = line(&|p| Some(p.goodput_rps));
-    let (l, lm) = line(&|p| p.p99_s);
-    let (s, sm) = line(&|p| Some(p.success_pct));
+    let (mut g, gm) = line(&|p| Some(p.goodput_rps));
+    let (l, lm) = line(&|p| p.p99_all_s.is_finite().then_some(p.p99_all_s));
+    let (f, fm) = line(&|p| Some((100.0 - p.success_pct).max(FAILED_FLOOR_PCT)));
+    let top = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.offered_rps))
+        .fold(0.0, f64::max);
+    g.push(diagonal(top));
+    let x_range = Some((0.0, top * 1.03));
     Chart {
         title: format!("{name}: capacity by tier (rings: highest load meeting the SLO)"),
         panels: vec![
             Panel::Line(LinePanel {
-                title: "goodput".into(),
+                title: "goodput (succeeded / simulated time, drain included)".into(),
                 x_label: "offered load (requests/s)".into(),
                 y_label: "succeeded requests per second".into(),
                 series: g,
                 markers: gm,
+                x_range,
                 ..LinePanel::default()
             }),
             Panel::Line(LinePanel {
-                title: "p99 latency".into(),
+                title: "p99 over all requests; no point where over 1% failed (undefined)".into(),
                 x_label: "offered load (requests/s)".into(),
                 y_label: "p99 end-to-end latency (s)".into(),
                 series: l,
                 markers: lm,
+                x_range,
                 hlines: p99_slo
                     .map(|y| HLine {
                         y,
@@ -293,17 +451,23 @@ pub fn capacity(
                 ..LinePanel::default()
             }),
             Panel::Line(LinePanel {
-                title: "success".into(),
+                title: format!(
+                    "requests that did not succeed (log axis; none drawn at {FAILED_FLOOR_PCT}%)"
+                ),
                 x_label: "offered load (requests/s)".into(),
-                y_label: "succeeded requests (%)".into(),
-                series: s,
-                markers: sm,
-                y_range: Some((0.0, 102.0)),
-                legend: Legend::LowerLeft,
+                y_label: "failed requests (%)".into(),
+                log_y: true,
+                series: f,
+                markers: fm,
+                x_range,
+                y_range: Some((FAILED_FLOOR_PCT / 2.0, 100.0)),
                 hlines: success_slo
                     .map(|y| HLine {
-                        y,
-                        label: format!("SLO success >= {y}%"),
+                        y: (100.0 - y).max(FAILED_FLOOR_PCT),
+                        label: format!(
+                            "SLO success >= {y}% (failed <= {})",
+                            super::charts::tick(100.0 - y)
+                        ),
                     })
                     .into_iter()
                     .collect(),
@@ -312,8 +476,18 @@ pub fn capacity(
         ],
         rows: 1,
         cols: 3,
-        width: 1500,
-        height: 560,
+        width: 1800,
+        height: 580,
+    }
+}
+
+/// The goodput = offered diagonal, from 0 to `top`: where every request succeeds.
+fn diagonal(top: f64) -> Series {
+    Series {
+        name: "goodput = offered".into(),
+        points: vec![(0.0, 0.0), (top, top)],
+        reference: true,
+        ..Series::default()
     }
 }
 
@@ -327,45 +501,52 @@ fn lines_note(base: &str, groups: usize) -> String {
 }
 
 /// Retry amplification (attempts per request) against offered load, one line per group.
-pub fn amplification(name: &str, x_label: &str, groups: &[(String, Vec<(f64, f64)>)]) -> Chart {
+pub fn amplification(name: &str, x_label: &str, series: Vec<Series>) -> Chart {
     lines(
         &format!("{name}: retry amplification against load"),
         "mean attempts per request (1 = no retries)",
         x_label,
         "attempts per request (mean)",
-        groups,
+        series,
+        false,
     )
 }
 
-/// A single panel of named lines (e.g. a metric against load, one line per group).
+/// A single panel of named lines (e.g. a metric against load, one line per group), with the
+/// goodput = offered diagonal if `diagonal`.
 pub fn lines(
     title: &str,
     subtitle: &str,
     x_label: &str,
     y_label: &str,
-    groups: &[(String, Vec<(f64, f64)>)],
+    mut series: Vec<Series>,
+    with_diagonal: bool,
 ) -> Chart {
+    let groups = series.len();
+    for s in &mut series {
+        s.dots = true;
+    }
+    if with_diagonal {
+        let top = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold(0.0, f64::max);
+        series.push(diagonal(top));
+    }
     Chart {
         title: title.to_string(),
         panels: vec![Panel::Line(LinePanel {
-            title: lines_note(subtitle, groups.len())
+            title: lines_note(subtitle, groups)
                 .trim_start_matches("; ")
                 .to_string(),
             x_label: x_label.into(),
             y_label: y_label.into(),
-            series: groups
-                .iter()
-                .map(|(n, pts)| Series {
-                    name: n.clone(),
-                    points: pts.clone(),
-                    dots: true,
-                })
-                .collect(),
+            series,
             ..LinePanel::default()
         })],
         rows: 1,
         cols: 1,
-        width: 1000,
+        width: 1100,
         height: 560,
     }
 }

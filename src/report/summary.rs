@@ -65,6 +65,9 @@ pub struct Totals {
     pub gave_up_pct: f64,
     /// End-to-end latency of succeeded requests (first attempt to completion), seconds.
     pub latency_s: Quantiles,
+    /// p99 latency over all requests, those that did not succeed counted as infinitely slow
+    /// (what `--slo 'p99<=...'` checks); `null` when more than 1 % did not succeed.
+    pub latency_p99_all_s: Option<f64>,
     /// Attempts per ended request.
     pub attempts_per_request: Quantiles,
     /// Time from first attempt to giving up, seconds.
@@ -103,6 +106,7 @@ impl Totals {
             rate_limited_pct: pct(c.rate_limited, c.attempts),
             gave_up_pct: pct(c.gave_up, c.requests),
             latency_s: Quantiles::of(&c.latency_us, 1e6),
+            latency_p99_all_s: c.latency_quantile_all_us(0.99).map(|v| v as f64 / 1e6),
             attempts_per_request: Quantiles::of(&c.attempts_per_request, 1.0),
             give_up_after_s: Quantiles::of(&c.give_up_us, 1e6),
         }
@@ -150,6 +154,9 @@ pub struct Summary {
     pub duration_s: f64,
     /// From time zero to the last event (or the hard stop), seconds.
     pub simulated_s: f64,
+    /// Requests that arrived before this are left out of every total; rates are over the
+    /// measured part (arrival window and simulated time less the warm-up).
+    pub warmup_s: f64,
     /// Whether a hard stop cut the run off before every request ended.
     pub cut_off: bool,
     #[serde(flatten)]
@@ -162,15 +169,16 @@ pub struct Summary {
 
 /// Builds the summary of one run.
 pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> Summary {
-    let window_s = scenario.duration.as_secs_f64();
-    let simulated = SimDuration(outcome.end.0.max(scenario.duration.0));
+    let warmup = scenario.warmup;
+    let window_s = SimDuration(scenario.duration.0 - warmup.0).as_secs_f64();
+    let simulated = SimDuration(outcome.end.0.max(scenario.duration.0) - warmup.0);
     let simulated_s = simulated.as_secs_f64();
     let mut total = Counters::default();
     for c in &rec.streams {
         total.merge(c);
     }
     debug_assert_eq!(total.events, outcome.events);
-    debug_assert_eq!(total.in_flight(), outcome.in_flight_at_end);
+    debug_assert!(warmup > SimDuration::ZERO || total.in_flight() == outcome.in_flight_at_end);
     let models = scenario
         .models
         .iter()
@@ -182,16 +190,26 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
                     c.merge(sc);
                 }
             }
-            let secs = simulated.0 as f64 / NANOS_PER_SEC as f64;
+            // Utilisation counts what the limiter admitted after the warm-up, whoever sent it
+            // (from the time series, in whole buckets), over the same span.
+            let (admitted, tokens, secs) = if rec.models == scenario.models.len() {
+                let bucket_ns = NANOS_PER_SEC * rec.bucket_s;
+                let from = scenario.warmup.0.div_ceil(bucket_ns) * bucket_ns;
+                let t = rec.model_totals_from(mi, crate::time::SimTime(from));
+                let end = outcome.end.0.max(scenario.duration.0);
+                (t.admitted, t.tokens, end.saturating_sub(from) as f64 / 1e9)
+            } else {
+                (c.admitted, c.tokens_admitted, simulated.0 as f64 / 1e9)
+            };
             ModelSummary {
                 model: m.name.clone(),
                 rps_cap: m.limits.rps,
                 tpm_cap: m.limits.tpm,
-                rps_utilisation: c.admitted as f64 / (m.limits.rps.as_f64() * secs),
+                rps_utilisation: admitted as f64 / (m.limits.rps.as_f64() * secs),
                 tpm_utilisation: m
                     .limits
                     .tpm
-                    .map(|t| c.tokens_admitted as f64 / (t.as_f64() / 60.0 * secs)),
+                    .map(|t| tokens as f64 / (t.as_f64() / 60.0 * secs)),
                 totals: Totals::of(&c, window_s, simulated_s),
             }
         })
@@ -217,8 +235,9 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
             limits: scenario.limits_provenance.clone(),
             tiers: scenario.tiers_provenance.clone(),
         },
-        duration_s: window_s,
-        simulated_s,
+        duration_s: scenario.duration.as_secs_f64(),
+        simulated_s: SimDuration(outcome.end.0.max(scenario.duration.0)).as_secs_f64(),
+        warmup_s: warmup.as_secs_f64(),
         cut_off: outcome.cut_off,
         totals: Totals::of(&total, window_s, simulated_s),
         models,
@@ -256,6 +275,7 @@ pub const METRICS: &[&str] = &[
     "give_up_after_mean_s",
     "rps_utilisation",
     "tpm_utilisation",
+    "latency_p99_all_s",
 ];
 
 impl Summary {
@@ -294,6 +314,7 @@ impl Summary {
             t.give_up_after_s.mean,
             max_over(&|m| Some(m.rps_utilisation)),
             max_over(&|m| m.tpm_utilisation),
+            t.latency_p99_all_s,
         ];
         debug_assert_eq!(v.len(), METRICS.len());
         v

@@ -67,9 +67,17 @@ pub fn render(s: &Summary) -> String {
     } else {
         "drained: every request ended"
     };
+    let warmup = if s.warmup_s > 0.0 {
+        format!(
+            "; totals leave out the {} s warm-up (requests arriving before it)",
+            s.warmup_s
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "arrivals for {:.0} s, simulated {:.1} s ({end}), {} events\n",
+        "arrivals for {:.0} s, simulated {:.1} s ({end}), {} events{warmup}\n",
         s.duration_s, s.simulated_s, s.totals.events
     );
     let _ = writeln!(
@@ -103,6 +111,14 @@ pub fn render(s: &Summary) -> String {
         "", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
     quantile_row(&mut out, "latency (s)", &t.latency_s, secs);
+    if t.succeeded < t.requests {
+        let _ = writeln!(
+            out,
+            "  {:<22} (of succeeded requests; {:.2}% did not succeed)",
+            "",
+            100.0 - t.success_pct
+        );
+    }
     quantile_row(
         &mut out,
         "attempts per request",

@@ -274,10 +274,17 @@ completion_tokens = { dist = "lognormal", mean = 300, std = 200 }
         .success()
         .stdout(predicates::str::contains("goodput"));
     let csv = String::from_utf8(read(&out, "tiers.csv")).unwrap();
+    let col = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "goodput_rps_mean")
+        .expect("tiers.csv has goodput_rps_mean");
     let goodput: Vec<f64> = csv
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
         .collect();
     assert_eq!(goodput.len(), 5);
     for w in goodput.windows(2) {
@@ -287,7 +294,7 @@ completion_tokens = { dist = "lognormal", mean = 300, std = 200 }
         );
     }
     check_png(&out.join("compare-tiers.png"));
-    check_svg(&out.join("compare-tiers.svg"), &["goodput", "tier 4"]);
+    check_svg(&out.join("compare-tiers.svg"), &["goodput", "4 ($5000)"]);
     let html = String::from_utf8(read(&out, "index.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("<script"));
 }

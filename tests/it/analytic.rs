@@ -303,3 +303,49 @@ fn a_cap_below_one_request_per_second_admits_at_that_rate() {
     assert_eq!(t.admitted, 30, "one every 2 s from t = 0");
     assert_conserved(&t, &outcome);
 }
+
+#[test]
+fn buckets_that_start_empty_or_half_full_admit_exactly_their_level_less() {
+    // Same as the tokens case above with server.initial_level: the initial burst of 600,000
+    // tokens (600 requests) shrinks to level x 600,000 tokens.
+    for (level, expected) in [("\"empty\"", 600.0), ("0.5", 900.0), ("\"full\"", 1200.0)] {
+        let src = one_stream(
+            0,
+            r#"{ process = "constant", rate_per_sec = 20 }"#,
+            r#"{ dist = "constant", value = 900 }"#,
+            &format!(
+                "[client]\npreset = \"none\"\n\n[server]\ninitial_level = {level}\nrequest_burst = 1000\n\n[[limits]]\nmodel = \"grok-4.3\"\nrps = 1000\ntpm = 600000"
+            ),
+        );
+        let (t, outcome, _) = totals(&scenario(&src));
+        assert!(
+            (t.admitted as f64 - expected).abs() <= 1.0,
+            "initial_level {level}: admitted {} expected {expected}",
+            t.admitted
+        );
+        assert_conserved(&t, &outcome);
+    }
+}
+
+#[test]
+fn a_warm_up_leaves_out_exactly_the_requests_that_arrive_before_it() {
+    // Constant 10/s for 60 s: 600 arrivals, 200 of them in the first 20 s.
+    let src = one_stream(
+        0,
+        r#"{ process = "constant", rate_per_sec = 10 }"#,
+        r#"{ dist = "constant", value = 100 }"#,
+        "",
+    )
+    .replace("duration = \"60s\"", "duration = \"60s\"\nwarmup = \"20s\"");
+    let s = scenario(&src);
+    let (t, outcome, rec) = totals(&s);
+    assert_eq!(t.requests, 400);
+    assert_eq!(t.succeeded, 400);
+    // The time series keeps every request.
+    assert_eq!(rec.buckets.iter().map(|b| b.arrivals).sum::<u64>(), 600);
+    assert_eq!(outcome.requests, 600);
+    let summary = ratesim::report::summarize(&s, &rec, &outcome);
+    assert_eq!(summary.warmup_s, 20.0);
+    // 400 requests over the 40 measured seconds of the arrival window.
+    assert!((summary.totals.offered_rps - 10.0).abs() < 1e-9);
+}

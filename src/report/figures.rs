@@ -315,7 +315,7 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
         panels: vec![
             Panel::Bar(panel(
                 "goodput (succeeded / simulated time, drain included)",
-                "succeeded requests per second",
+                "goodput (req/s)",
                 &|b| b.goodput,
                 vec![HLine {
                     y: offered_rps,
@@ -348,10 +348,10 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
                 vec![],
             )),
         ],
-        rows: 2,
-        cols: 3,
-        width: 1500,
-        height: 820,
+        rows: 3,
+        cols: 2,
+        width: 1100,
+        height: 1150,
     }
 }
 
@@ -427,8 +427,8 @@ pub fn capacity(
         panels: vec![
             Panel::Line(LinePanel {
                 title: "goodput (succeeded / simulated time, drain included)".into(),
-                x_label: "offered load (requests/s)".into(),
-                y_label: "succeeded requests per second".into(),
+                x_label: "offered load (req/s)".into(),
+                y_label: "goodput (req/s)".into(),
                 series: g,
                 markers: gm,
                 x_range,
@@ -436,7 +436,7 @@ pub fn capacity(
             }),
             Panel::Line(LinePanel {
                 title: "p99 over all requests; no point where over 1% failed (undefined)".into(),
-                x_label: "offered load (requests/s)".into(),
+                x_label: "offered load (req/s)".into(),
                 y_label: "p99 end-to-end latency (s)".into(),
                 series: l,
                 markers: lm,
@@ -454,7 +454,7 @@ pub fn capacity(
                 title: format!(
                     "requests that did not succeed (log axis; none drawn at {FAILED_FLOOR_PCT}%)"
                 ),
-                x_label: "offered load (requests/s)".into(),
+                x_label: "offered load (req/s)".into(),
                 y_label: "failed requests (%)".into(),
                 log_y: true,
                 series: f,
@@ -474,10 +474,10 @@ pub fn capacity(
                 ..LinePanel::default()
             }),
         ],
-        rows: 1,
-        cols: 3,
-        width: 1800,
-        height: 580,
+        rows: 3,
+        cols: 1,
+        width: 1100,
+        height: 1300,
     }
 }
 

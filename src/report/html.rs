@@ -33,13 +33,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;max-width:1160px;margin:2em auto;font-size:16px;line-height:1.45;padding:0 1em;color:#222}\
 h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
-.sub{color:#666;margin-top:0}table{border-collapse:collapse;margin:.6em 0;font-size:14px}\
+.sub{color:#666;margin-top:0}table{border-collapse:collapse;margin:.6em 0;font-size:15px}\
 table{display:block;overflow-x:auto;max-width:100%}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}th{white-space:normal;vertical-align:bottom}\
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}\
-figcaption{color:#555;font-size:14px}pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:13px}\
+figcaption{color:#444;font-size:15px}pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:13px}\
 footer{color:#888;font-size:12px;margin-top:3em}";
 
 /// Renders a whole page.

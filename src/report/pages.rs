@@ -1,48 +1,10 @@
 //! The HTML pages: what each command's `index.html` shows.
 
 use super::html::{Block, page};
-use super::summary::{Summary, Totals};
-
-fn f2(x: f64) -> String {
-    format!("{x:.2}")
-}
-
-fn secs(x: Option<f64>) -> String {
-    x.map_or("-".into(), |v| format!("{v:.3}"))
-}
-
-fn counts_row(label: &str, t: &Totals) -> Vec<String> {
-    vec![
-        label.to_string(),
-        t.requests.to_string(),
-        t.attempts.to_string(),
-        t.admitted.to_string(),
-        t.rate_limited.to_string(),
-        t.succeeded.to_string(),
-        t.gave_up.to_string(),
-        t.never_fits.to_string(),
-        t.in_flight_at_end.to_string(),
-        f2(t.success_pct),
-        f2(t.goodput_rps),
-    ]
-}
-
-fn latency_row(label: &str, t: &Totals) -> Vec<String> {
-    let l = &t.latency_s;
-    vec![
-        label.to_string(),
-        secs(l.p50),
-        secs(l.p90),
-        secs(l.p99),
-        secs(l.p999),
-        secs(l.max),
-        secs(l.mean),
-        t.attempts_per_request.mean.map_or("-".into(), f2),
-        t.attempts_per_request
-            .max
-            .map_or("-".into(), |v| format!("{v:.0}")),
-    ]
-}
+use super::summary::Summary;
+use super::table::{
+    COUNT_HEADERS, QUANTILE_HEADERS, count_rows, headline, latency_note, model_lines, quantile_rows,
+};
 
 /// `index.html` of `ratesim run`: the scenario, the summary tables and the charts.
 pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> String {
@@ -69,83 +31,34 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
         },
         s.totals.events
     ))];
-    blocks.push(Block::H2("Requests and attempts".into()));
-    let mut rows = vec![counts_row("total", &s.totals)];
-    for m in &s.models {
-        rows.push(counts_row(&format!("model {}", m.model), &m.totals));
+    if s.warmup_s > 0.0 {
+        blocks.push(Block::P(format!(
+            "The totals leave out the requests that arrived during the first {} s (warm-up); the charts show every request.",
+            s.warmup_s
+        )));
     }
-    if s.streams.len() > 1 {
-        for st in &s.streams {
-            rows.push(counts_row(&format!("stream {}", st.stream), &st.totals));
-        }
-    }
-    blocks.push(Block::Table {
-        headers: [
-            "",
-            "requests",
-            "attempts",
-            "admitted",
-            "429s",
-            "succeeded",
-            "gave up",
-            "never fits",
-            "in flight",
-            "success %",
-            "goodput (req/s)",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-    });
-    blocks.push(Block::H2("Latency (s) and attempts per request".into()));
-    let mut rows = vec![latency_row("total", &s.totals)];
-    for st in &s.streams {
-        rows.push(latency_row(&format!("stream {}", st.stream), &st.totals));
-    }
-    blocks.push(Block::Table {
-        headers: [
-            "",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "max",
-            "mean",
-            "attempts mean",
-            "attempts max",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-    });
-    blocks.push(Block::H2("Caps".into()));
-    blocks.push(Block::Table {
-        headers: [
-            "model",
-            "RPS cap",
-            "RPS used",
-            "TPM cap",
-            "TPM used",
-            "tokens admitted",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: s
-            .models
-            .iter()
-            .map(|m| {
-                vec![
-                    m.model.clone(),
-                    m.rps_cap.to_string(),
-                    format!("{:.1}%", 100.0 * m.rps_utilisation),
-                    m.tpm_cap.map_or("none".into(), |t| t.to_string()),
-                    m.tpm_utilisation
-                        .map_or("-".into(), |u| format!("{:.1}%", 100.0 * u)),
-                    m.totals.tokens_admitted.to_string(),
-                ]
-            })
+    // The same rows as the table `ratesim run` prints.
+    let table = |heads: &[&str], rows: Vec<(String, Vec<String>)>| Block::Table {
+        headers: std::iter::once(String::new())
+            .chain(heads.iter().map(|h| h.to_string()))
             .collect(),
-    });
+        rows: rows
+            .into_iter()
+            .map(|(label, cells)| std::iter::once(label).chain(cells).collect())
+            .collect(),
+    };
+    blocks.push(Block::H2("Requests and attempts".into()));
+    blocks.push(table(&COUNT_HEADERS, count_rows(s)));
+    blocks.push(Block::P(headline(s)));
+    blocks.push(Block::H2("Latency and attempts per request".into()));
+    blocks.push(table(&QUANTILE_HEADERS, quantile_rows(s)));
+    if let Some(note) = latency_note(s) {
+        blocks.push(Block::P(note));
+    }
+    blocks.push(Block::H2("Caps".into()));
+    for line in model_lines(s) {
+        blocks.push(Block::P(line));
+    }
     blocks.push(Block::H2("Charts".into()));
     for (svg, caption) in figures {
         blocks.push(Block::Figure { svg, caption });

@@ -16,23 +16,23 @@ fn count(x: Option<f64>) -> String {
     x.map_or("-".to_string(), |v| format!("{v:.2}"))
 }
 
-fn quantile_row(out: &mut String, label: &str, q: &Quantiles, f: fn(Option<f64>) -> String) {
-    let _ = writeln!(
-        out,
-        "  {label:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        f(q.p50),
-        f(q.p90),
-        f(q.p99),
-        f(q.p999),
-        f(q.max),
-        f(q.mean)
-    );
-}
+/// Column heads of the counts table (after the row label).
+pub const COUNT_HEADERS: [&str; 8] = [
+    "requests",
+    "attempts",
+    "admitted",
+    "429s",
+    "succeeded",
+    "gave up",
+    "never fits",
+    "in flight",
+];
 
-fn counts_row(out: &mut String, label: &str, t: &Totals) {
-    let _ = writeln!(
-        out,
-        "  {label:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9}",
+/// Column heads of the quantiles table (after the row label).
+pub const QUANTILE_HEADERS: [&str; 6] = ["p50", "p90", "p99", "p99.9", "max", "mean"];
+
+fn counts(t: &Totals) -> Vec<String> {
+    [
         t.requests,
         t.attempts,
         t.admitted,
@@ -40,8 +40,111 @@ fn counts_row(out: &mut String, label: &str, t: &Totals) {
         t.succeeded,
         t.gave_up,
         t.never_fits,
-        t.in_flight_at_end
-    );
+        t.in_flight_at_end,
+    ]
+    .iter()
+    .map(u64::to_string)
+    .collect()
+}
+
+/// The rows of the counts table: the total, then each stream when there are several. The
+/// terminal table and the HTML page show these same rows.
+pub fn count_rows(s: &Summary) -> Vec<(String, Vec<String>)> {
+    let mut rows = vec![("total".to_string(), counts(&s.totals))];
+    if s.streams.len() > 1 {
+        for st in &s.streams {
+            rows.push((format!("stream {}", st.stream), counts(&st.totals)));
+        }
+    }
+    rows
+}
+
+fn quantiles(q: &Quantiles, f: fn(Option<f64>) -> String) -> Vec<String> {
+    [q.p50, q.p90, q.p99, q.p999, q.max, q.mean]
+        .into_iter()
+        .map(f)
+        .collect()
+}
+
+/// The rows of the quantiles table: latency of succeeded requests, attempts per request, time
+/// to give up (when some gave up), and each stream's latency when there are several.
+pub fn quantile_rows(s: &Summary) -> Vec<(String, Vec<String>)> {
+    let t = &s.totals;
+    let mut rows = vec![
+        ("latency (s)".to_string(), quantiles(&t.latency_s, secs)),
+        (
+            "attempts per request".to_string(),
+            quantiles(&t.attempts_per_request, count),
+        ),
+    ];
+    if t.gave_up > 0 {
+        rows.push((
+            "time to give up (s)".to_string(),
+            quantiles(&t.give_up_after_s, secs),
+        ));
+    }
+    if s.streams.len() > 1 {
+        for st in &s.streams {
+            rows.push((
+                format!("latency {} (s)", st.stream),
+                quantiles(&st.totals.latency_s, secs),
+            ));
+        }
+    }
+    rows
+}
+
+/// The line under the counts: success, give-ups, 429s, offered load and goodput.
+pub fn headline(s: &Summary) -> String {
+    let t = &s.totals;
+    format!(
+        "success {:.2}% | gave up {:.2}% | 429s {:.2}% of attempts | offered {:.2} req/s | goodput {:.2} req/s",
+        t.success_pct, t.gave_up_pct, t.rate_limited_pct, t.offered_rps, t.goodput_rps
+    )
+}
+
+/// The note under the latency row when some requests did not succeed.
+pub fn latency_note(s: &Summary) -> Option<String> {
+    let t = &s.totals;
+    (t.succeeded < t.requests).then(|| {
+        format!(
+            "latency quantiles are of succeeded requests; {:.2}% did not succeed{}",
+            100.0 - t.success_pct,
+            match t.latency_p99_all_s {
+                Some(p) =>
+                    format!(" (p99 over all requests, failed ones infinitely slow: {p:.3} s)"),
+                None => " (p99 over all requests is undefined: over 1% failed)".into(),
+            }
+        )
+    })
+}
+
+/// One line per model: its caps and how much of each was used.
+pub fn model_lines(s: &Summary) -> Vec<String> {
+    s.models
+        .iter()
+        .map(|m| {
+            let tpm = match (m.tpm_cap, m.tpm_utilisation) {
+                (Some(cap), Some(u)) => format!("TPM {cap}: {:.1}% used", 100.0 * u),
+                _ => "no TPM cap".to_string(),
+            };
+            format!(
+                "{}: RPS {}: {:.1}% used | {tpm} | {} tokens admitted",
+                m.model,
+                m.rps_cap,
+                100.0 * m.rps_utilisation,
+                m.totals.tokens_admitted
+            )
+        })
+        .collect()
+}
+
+fn row(out: &mut String, label: &str, cells: &[String], width: usize) {
+    let _ = write!(out, "  {label:<22}");
+    for c in cells {
+        let _ = write!(out, " {c:>width$}");
+    }
+    out.push('\n');
 }
 
 /// Renders the summary as the table `ratesim run` prints.
@@ -80,78 +183,23 @@ pub fn render(s: &Summary) -> String {
         "arrivals for {:.0} s, simulated {:.1} s ({end}), {} events{warmup}\n",
         s.duration_s, s.simulated_s, s.totals.events
     );
-    let _ = writeln!(
-        out,
-        "  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>9}",
-        "",
-        "requests",
-        "attempts",
-        "admitted",
-        "429s",
-        "succeeded",
-        "gave up",
-        "never fits",
-        "in flight"
-    );
-    counts_row(&mut out, "total", &s.totals);
-    if s.streams.len() > 1 {
-        for st in &s.streams {
-            counts_row(&mut out, &format!("stream {}", st.stream), &st.totals);
-        }
+    let heads: Vec<String> = COUNT_HEADERS.iter().map(|h| h.to_string()).collect();
+    row(&mut out, "", &heads, 10);
+    for (label, cells) in count_rows(s) {
+        row(&mut out, &label, &cells, 10);
     }
-    let t = &s.totals;
-    let _ = writeln!(
-        out,
-        "\n  success {:.2}% | gave up {:.2}% | 429s {:.2}% of attempts | offered {:.2} req/s | goodput {:.2} req/s",
-        t.success_pct, t.gave_up_pct, t.rate_limited_pct, t.offered_rps, t.goodput_rps
-    );
-    let _ = writeln!(
-        out,
-        "\n  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "", "p50", "p90", "p99", "p99.9", "max", "mean"
-    );
-    quantile_row(&mut out, "latency (s)", &t.latency_s, secs);
-    if t.succeeded < t.requests {
-        let _ = writeln!(
-            out,
-            "  {:<22} (of succeeded requests; {:.2}% did not succeed)",
-            "",
-            100.0 - t.success_pct
-        );
+    let _ = writeln!(out, "\n  {}\n", headline(s));
+    let heads: Vec<String> = QUANTILE_HEADERS.iter().map(|h| h.to_string()).collect();
+    row(&mut out, "", &heads, 9);
+    for (label, cells) in quantile_rows(s) {
+        row(&mut out, &label, &cells, 9);
     }
-    quantile_row(
-        &mut out,
-        "attempts per request",
-        &t.attempts_per_request,
-        count,
-    );
-    if t.gave_up > 0 {
-        quantile_row(&mut out, "time to give up (s)", &t.give_up_after_s, secs);
-    }
-    if s.streams.len() > 1 {
-        for st in &s.streams {
-            quantile_row(
-                &mut out,
-                &format!("latency {} (s)", st.stream),
-                &st.totals.latency_s,
-                secs,
-            );
-        }
+    if let Some(note) = latency_note(s) {
+        let _ = writeln!(out, "  ({note})");
     }
     let _ = writeln!(out);
-    for m in &s.models {
-        let tpm = match (m.tpm_cap, m.tpm_utilisation) {
-            (Some(cap), Some(u)) => format!("TPM {cap}: {:.1}% used", 100.0 * u),
-            _ => "no TPM cap".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "  {}: RPS {}: {:.1}% used | {tpm} | {} tokens admitted",
-            m.model,
-            m.rps_cap,
-            100.0 * m.rps_utilisation,
-            m.totals.tokens_admitted
-        );
+    for line in model_lines(s) {
+        let _ = writeln!(out, "  {line}");
     }
     out
 }

@@ -410,7 +410,11 @@ fn plan_writes_its_table_and_capacity_chart() {
     check_png(&out.join("capacity.png"));
     check_svg(
         &out.join("capacity.svg"),
-        &["SLO p99 &lt;= 20 s", "tier 2", "offered load (requests/s)"],
+        &[
+            "SLO p99 &lt;= 20 s",
+            "tier 2 ($250)",
+            "offered load (req/s)",
+        ],
     );
     check_png(&out.join("amplification.png"));
     let plan = String::from_utf8(read(&out, "plan.csv")).unwrap();

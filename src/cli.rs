@@ -21,24 +21,48 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario: print a summary; write summary.json, timeseries.csv, charts and index.html
+    #[command(
+        after_help = "Example:\n  ratesim run scenarios/overload.toml --duration 24h --attempt-log attempts.csv\n\nWrites output/<scenario name>/ (or --out DIR): summary.json, timeseries.csv,\ntimeseries.png/svg, latency-cdf.png/svg and index.html; with --attempt-log, one CSV row per attempt."
+    )]
     Run(RunArgs),
-    /// Check scenario files without running them
+    /// Check scenario files without running them (and expand their [sweep] grids)
+    #[command(
+        after_help = "Example:\n  ratesim validate scenarios/*.toml\n\nPrints `ok` (with the sweep's size) or the error for each file, and warnings; writes nothing.\nExit code 2 if any file is invalid."
+    )]
     Validate {
         /// Scenario files (TOML)
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Print the rate-limit catalog (tiers, per-model RPS and TPM caps)
+    #[command(
+        after_help = "Example:\n  ratesim limits --model grok-4.3 --tier 2\n\nPrints the table with its source and date; writes nothing."
+    )]
     Limits(LimitsArgs),
     /// List the built-in client retry presets
+    #[command(
+        after_help = "Example:\n  ratesim presets\n\nUse one as [client] preset = \"NAME\" in a scenario; any field can be overridden."
+    )]
     Presets,
     /// Run a scenario's [sweep] grid (axes x replications) in parallel: runs.csv, aggregate.csv
+    #[command(
+        after_help = "Examples:\n  ratesim sweep scenarios/sweep.toml\n  ratesim sweep scenarios/sweep.toml --shard 2/4 --out shards/2\n\nWrites output/<scenario name>/sweep/ (or --out DIR): sweep.json, runs.csv, aggregate.csv,\ngoodput.png/svg and amplification.png/svg (with a load axis) and index.html.\nA shard writes sweep.json and runs.csv only; `ratesim merge` combines shards."
+    )]
     Sweep(SweepArgs),
     /// Run the same workload against each tier (with replications): table, CSV and chart
+    #[command(
+        after_help = "Example:\n  ratesim compare-tiers scenarios/compare-tiers.toml --tiers 1,2 --replications 10\n\nPrints the table; writes output/<scenario name>/compare-tiers/ (or --out DIR): tiers.csv,\nruns.csv, aggregate.csv, compare-tiers.png/svg and index.html."
+    )]
     CompareTiers(CompareArgs),
     /// Find each tier's highest load that meets an SLO, and the cheapest tier for your load
+    #[command(
+        after_help = "Example:\n  ratesim plan scenarios/plan.toml --slo 'p99<=25s' --slo 'success>=99.9%'\n\nPrints a progress line per load evaluated (stderr), then the table; writes\noutput/<scenario name>/plan/ (or --out DIR): plan.csv, curves.csv, plan.json,\ncapacity.png/svg, amplification.png/svg and index.html.\nExit code 3 when no tier meets the SLO at the scenario's own load (files are still written)."
+    )]
     Plan(PlanArgs),
     /// Combine sweep shard folders into the runs.csv and aggregate.csv of the whole sweep
+    #[command(
+        after_help = "Example:\n  ratesim merge shards/* --out results/big\n\nChecks that the shards belong to one sweep and hold every run once, then writes what\n`ratesim sweep` would have: sweep.json, runs.csv, aggregate.csv, charts and index.html."
+    )]
     Merge {
         /// Shard folders written by `ratesim sweep --shard K/N`
         #[arg(required = true)]
@@ -46,6 +70,9 @@ pub enum Command {
         /// Output folder [default: output/<scenario name>/sweep]
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Skip the charts and the HTML page
+        #[arg(long)]
+        no_charts: bool,
     },
 }
 
@@ -53,8 +80,9 @@ pub enum Command {
 pub struct CompareArgs {
     /// Scenario file
     pub file: PathBuf,
-    /// Tiers to compare [default: every tier with limits for the scenario's models]
-    #[arg(long, value_delimiter = ',')]
+    /// Tiers to compare, comma-separated names from the limits table, e.g. 0,2,4
+    /// [default: every tier with limits for the scenario's models]
+    #[arg(long, value_delimiter = ',', value_name = "T,T,...")]
     pub tiers: Option<Vec<String>>,
     /// Replications per tier [default: the scenario's [sweep] replications, or 5]
     #[arg(long)]
@@ -76,8 +104,9 @@ pub struct PlanArgs {
     /// Service-level objective terms, e.g. --slo 'p99<=10s' --slo 'success>=99.9%' (or comma-separated)
     #[arg(long, required = true)]
     pub slo: Vec<String>,
-    /// Tiers to plan for [default: every tier with limits for the scenario's models]
-    #[arg(long, value_delimiter = ',')]
+    /// Tiers to plan for, comma-separated names from the limits table, e.g. 0,2,4
+    /// [default: every tier with limits for the scenario's models]
+    #[arg(long, value_delimiter = ',', value_name = "T,T,...")]
     pub tiers: Option<Vec<String>>,
     /// Replications pooled at each load [default: the scenario's [sweep] replications, or 5]
     #[arg(long)]
@@ -117,7 +146,7 @@ pub struct SweepArgs {
     /// Output folder [default: output/<scenario name>/sweep, or .../sweep/shard-K-of-N]
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Write no charts
+    /// Skip the charts and the HTML page
     #[arg(long)]
     pub no_charts: bool,
 }
@@ -151,7 +180,7 @@ pub struct LimitsArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// Only this tier
-    #[arg(long)]
+    #[arg(long, help = tier_help())]
     pub tier: Option<String>,
     /// Show this limits file (columns model,kind,tier,rps,tpm) instead of the embedded catalog
     #[arg(long, value_name = "CSV")]
@@ -176,6 +205,14 @@ impl From<OverrideArgs> for crate::scenario::Overrides {
             duration: a.duration,
         }
     }
+}
+
+/// `limits --tier` help: the tiers of the built-in table (data, not code).
+fn tier_help() -> String {
+    format!(
+        "Only this tier; the built-in table has: {}",
+        crate::catalog::Catalog::embedded().tier_names().join(", ")
+    )
 }
 
 fn duration_arg(s: &str) -> Result<SimDuration, String> {

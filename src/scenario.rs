@@ -205,7 +205,12 @@ impl Document {
                     .collect();
                 message = format!("duplicate key `{}`: each key may appear once", key.trim());
             }
-            let err = InputError::new(file, message);
+            let field = e.span().and_then(|span| field_at(source, span.start));
+            let message = plain_message(&message, field.as_deref());
+            let mut err = InputError::new(file, message);
+            if let Some(f) = field {
+                err = err.field(f);
+            }
             match e.span() {
                 Some(span) => err.at(Location::of_offset(source, span.start)),
                 None => err,
@@ -690,6 +695,97 @@ fn segments(path: &str) -> Vec<Seg<'_>> {
     out
 }
 
+/// The dotted path of the value (or key) at byte `offset` of `source`, e.g.
+/// `traffic[0].arrivals.rate_per_sec`: the deepest one whose span holds the offset.
+fn field_at(source: &str, offset: usize) -> Option<String> {
+    use toml::de::DeValue;
+    fn walk(v: &DeValue, offset: usize, path: &mut String) {
+        match v {
+            DeValue::Table(t) => {
+                let holds = |(k, val): &(&toml::Spanned<_>, &toml::Spanned<DeValue>)| {
+                    k.span().contains(&offset) || val.span().contains(&offset)
+                };
+                // The body of a `[table]` or `[[array]]` section is not inside its header's
+                // span: it belongs to the last section that starts before the offset.
+                let section = |(_, val): &(&toml::Spanned<_>, &toml::Spanned<DeValue>)| {
+                    matches!(val.get_ref(), DeValue::Table(_) | DeValue::Array(_))
+                        && val.span().start <= offset
+                };
+                let entries: Vec<_> = t.iter().collect();
+                let found = entries.iter().find(|e| holds(e)).or_else(|| {
+                    entries
+                        .iter()
+                        .filter(|e| section(e))
+                        .max_by_key(|(_, v)| v.span().start)
+                });
+                if let Some((k, val)) = found {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k.get_ref());
+                    walk(val.get_ref(), offset, path);
+                }
+            }
+            DeValue::Array(a) => {
+                let found = a
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.span().contains(&offset))
+                    .or_else(|| {
+                        a.iter()
+                            .enumerate()
+                            .filter(|(_, v)| v.span().start <= offset)
+                            .last()
+                    });
+                if let Some((i, val)) = found {
+                    path.push_str(&format!("[{i}]"));
+                    walk(val.get_ref(), offset, path);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = toml::de::DeTable::parse(source).ok()?;
+    let mut path = String::new();
+    walk(&DeValue::Table(doc.get_ref().clone()), offset, &mut path);
+    (!path.is_empty()).then_some(path)
+}
+
+/// Serde's wording in plain words: `expected f64` becomes "expected a number", and a table
+/// given where a list of tables belongs gets the `[[...]]` hint.
+fn plain_message(message: &str, field: Option<&str>) -> String {
+    let mut m = message.to_string();
+    for (from, to) in [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+    ] {
+        m = m.replace(from, to);
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: string ")
+        && rest.contains("expected a number")
+    {
+        m = format!("{m} (write numbers without quotes)");
+    }
+    const TABLE_LISTS: [&str; 3] = ["traffic", "limits", "sweep.params"];
+    if message.starts_with("invalid type: map, expected a sequence")
+        && let Some(f) = field.filter(|f| TABLE_LISTS.contains(f))
+    {
+        m = format!(
+            "`[{f}]` must be written `[[{f}]]` (double brackets): it is a list of tables, one `[[{f}]]` per entry"
+        );
+    }
+    if let Some(rest) = m.strip_prefix("unknown variant ") {
+        m = format!("unknown value {rest}");
+    }
+    m
+}
+
 impl<'a> Ctx<'a> {
     fn new(file: &'a str, source: &'a str) -> Ctx<'a> {
         Ctx {
@@ -1137,6 +1233,7 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
                 "an empty list is not allowed: give preset names or client tables",
             ));
         }
+        let mut labels: Vec<String> = Vec::new();
         for (i, c) in clients.iter().enumerate() {
             if !matches!(c, toml::Value::String(_) | toml::Value::Table(_)) {
                 return Err(ctx.err(
@@ -1144,6 +1241,23 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
                     format!("value {c} is not allowed: a client is a preset name or a table like {{ preset = \"none\" }}"),
                 ));
             }
+            if let toml::Value::Table(t) = c
+                && let Some(name) = t.get("name")
+                && !name.as_str().is_some_and(|n| !n.trim().is_empty())
+            {
+                return Err(ctx.err(
+                    &format!("sweep.clients[{i}].name"),
+                    format!("value {name} is not allowed: a client's name is a non-empty string, its label in tables and charts"),
+                ));
+            }
+            let label = crate::sweep::client_label(c);
+            if labels.contains(&label) {
+                return Err(ctx.err(
+                    &format!("sweep.clients[{i}]"),
+                    format!("the label {label:?} is given twice: each client of the axis needs its own name"),
+                ));
+            }
+            labels.push(label);
         }
     }
     let mut params = Vec::new();

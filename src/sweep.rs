@@ -84,6 +84,23 @@ pub fn run_seed(base_seed: u64, point_key: u64, k: u32) -> u64 {
     derive_seed(base_seed, point_key, u64::from(k))
 }
 
+/// The label of a client axis value: its `name` if it has one, else the value itself.
+pub fn client_label(c: &toml::Value) -> String {
+    match c.get("name").and_then(toml::Value::as_str) {
+        Some(name) => name.trim().to_string(),
+        None => value_label(c),
+    }
+}
+
+/// A client table without its `name` (a label, not a client setting).
+fn without_name(c: &toml::Value) -> toml::Value {
+    let mut c = c.clone();
+    if let toml::Value::Table(t) = &mut c {
+        t.remove("name");
+    }
+    c
+}
+
 /// A label for a TOML value: strings without quotes, tables as `{k = v, ...}` on one line.
 pub fn value_label(v: &toml::Value) -> String {
     match v {
@@ -184,11 +201,11 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
         axes.push((
             Axis {
                 name: "client".into(),
-                labels: clients.iter().map(value_label).collect(),
+                labels: clients.iter().map(client_label).collect(),
             },
             clients
                 .iter()
-                .map(|c| Step::Edit(Edit::Client(c.clone())))
+                .map(|c| Step::Edit(Edit::Client(without_name(c))))
                 .collect(),
         ));
     }
@@ -648,6 +665,49 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// What differs between two manifests, in words (for merge's message).
+    pub fn differences(&self, other: &Manifest) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut check = |same: bool, what: String| {
+            if !same {
+                d.push(what);
+            }
+        };
+        check(
+            self.source == other.source && self.scenario_name == other.scenario_name,
+            "the scenario file's text".into(),
+        );
+        check(
+            self.duration_override == other.duration_override,
+            format!(
+                "--duration ({} against {})",
+                self.duration_override.as_deref().unwrap_or("none"),
+                other.duration_override.as_deref().unwrap_or("none")
+            ),
+        );
+        check(
+            self.base_seed == other.base_seed,
+            format!("the seed ({} against {})", self.base_seed, other.base_seed),
+        );
+        check(self.axes == other.axes, "the axes".into());
+        check(
+            self.replications == other.replications && self.total_runs == other.total_runs,
+            format!(
+                "the replications ({} against {})",
+                self.replications, other.replications
+            ),
+        );
+        check(
+            self.ratesim_version == other.ratesim_version
+                && self.schema_version == other.schema_version,
+            format!(
+                "the ratesim version ({} against {})",
+                self.ratesim_version, other.ratesim_version
+            ),
+        );
+        d
+    }
+
     pub fn of(grid: &Grid, shard: Option<Shard>, source: &str, overrides: &Overrides) -> Manifest {
         Manifest {
             schema_version: crate::report::SCHEMA_VERSION,
@@ -845,9 +905,15 @@ pub fn merge(dirs: &[std::path::PathBuf]) -> Result<(Manifest, Vec<RunRow>)> {
             None => manifest = Some(whole),
             Some(first) if *first != whole => {
                 return Err(Error::Usage(format!(
-                    "{}: this folder belongs to another sweep (scenario file, --duration, seed, axes, replications or version differ from {})",
+                    "{}: this folder belongs to another sweep than {}: {} differ{}",
                     d.display(),
-                    dirs[0].display()
+                    dirs[0].display(),
+                    first.differences(&whole).join(", "),
+                    if first.differences(&whole).len() == 1 {
+                        "s"
+                    } else {
+                        ""
+                    }
                 )));
             }
             Some(_) => {}

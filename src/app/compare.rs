@@ -164,11 +164,12 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         files.push(("compare-tiers.png".into(), r.png));
         files.push(("compare-tiers.svg".into(), r.svg.clone().into_bytes()));
         let lead = format!(
-            "Scenario {} at its own load ({:.2} requests/s offered) on tiers {}, {} replications each; replication k has the same seed (derived from {}) on every tier, so each tier sees the same arrivals. Means over replications; the goodput interval is a 95% confidence interval (Student t).",
+            "Scenario {} at its own load ({:.2} req/s offered) on tiers {}, {} replication{} each; replication k has the same seed (derived from {}) on every tier, so each tier sees the same arrivals. Means over replications; the goodput interval is a 95% confidence interval (Student t). Goodput counts succeeded requests over the whole simulated time, drain included. p99 is over all requests, those that did not succeed counted as infinitely slow, and undefined where more than 1% failed.",
             grid.name,
             offered,
             tiers.join(", "),
             grid.replications,
+            plural(grid.replications as usize),
             grid.base_seed
         );
         let page = report::pages::simple_page(
@@ -188,8 +189,10 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
     emit(
         out,
         &format!(
-            "{} on each tier ({} replications; means):\n\n{text}",
-            grid.name, grid.replications
+            "{} on each tier ({} replication{}; means; p99 all: over all requests, failed ones infinitely slow):\n\n{text}",
+            grid.name,
+            grid.replications,
+            plural(grid.replications as usize)
         ),
     )
 }

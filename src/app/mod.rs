@@ -58,7 +58,11 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Limits(args) => limits::limits(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::CompareTiers(args) => compare::compare_tiers(&args, out),
-        Command::Merge { dirs, out: dest } => sweep::merge(&dirs, dest.as_deref(), out),
+        Command::Merge {
+            dirs,
+            out: dest,
+            no_charts,
+        } => sweep::merge(&dirs, dest.as_deref(), !no_charts, out),
         Command::Presets => {
             let mut s = String::from(
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",

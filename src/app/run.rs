@@ -27,12 +27,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let mut rec = Recorder::for_scenario(&scenario);
     let (outcome, pending_log) = match &args.attempt_log {
         Some(path) => {
-            let models = scenario
+            let streams = scenario
                 .streams
                 .iter()
-                .map(|s| s.model_name.clone())
+                .map(|s| (s.name.clone(), s.model_name.clone()))
                 .collect();
-            let mut log = AttemptLog::create(path, models, &mut rec)?;
+            let mut log = AttemptLog::create(path, streams, &mut rec)?;
             let outcome = crate::engine::run(&scenario, &mut log);
             (outcome, Some(log.finish()?))
         }
@@ -40,8 +40,9 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     };
     let summary = report::summarize(&scenario, &rec, &outcome);
     let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     if !args.no_files {
-        let mut files: Vec<(String, Vec<u8>)> = vec![
+        files = vec![
             ("summary.json".into(), [json.as_slice(), b"\n"].concat()),
             ("timeseries.csv".into(), report::timeseries_csv(&rec)),
         ];
@@ -50,12 +51,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 (
                     "timeseries",
                     report::figures::timeseries(&scenario, &rec),
-                    "Attempts offered, admitted, 429s and completions per second, with each model's RPS cap; below, requests in flight.",
+                    "Attempts sent, 429s, admissions, completions and give-ups per second with each model's RPS cap; tokens admitted over the trailing minute with each TPM cap (when a model has one); requests in flight.",
                 ),
                 (
                     "latency-cdf",
                     report::figures::latency_cdf(&scenario, &rec),
-                    "Cumulative distribution of end-to-end latency of succeeded requests (arrival to completion, including backoff), per stream.",
+                    "Share of all requests completed within a given end-to-end latency (arrival to completion, including backoff), per stream: each curve tops out at the share that succeeded; the rest gave up or never fit.",
                 ),
             ];
             let mut figures = Vec::new();
@@ -72,19 +73,28 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             ));
         }
         report::write_set(&dir, &files, report::RUN_FILES)?;
-        eprintln!(
-            "wrote {}: {}",
-            dir.display(),
-            files
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
     }
     // The attempt log goes into place only once everything else is written.
     if let Some(log) = pending_log {
         log.commit()?;
+    }
+    if !args.no_files || args.attempt_log.is_some() {
+        let mut wrote: Vec<String> = Vec::new();
+        if !args.no_files {
+            wrote.push(format!(
+                "{}: {}",
+                dir.display(),
+                files
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(path) = &args.attempt_log {
+            wrote.push(format!("attempt log {}", path.display()));
+        }
+        eprintln!("wrote {}", wrote.join("; "));
     }
     if args.json {
         emit(out, &format!("{}\n", String::from_utf8_lossy(&json)))

@@ -44,11 +44,14 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     emit(
         out,
         &format!(
-            "sweep {}: {} grid points x {} replications = {} runs{}; wrote {}\n",
+            "sweep {}: {} grid point{} x {} replication{} = {} run{}{}; wrote {}\n",
             grid.name,
             grid.points.len(),
+            plural(grid.points.len()),
             grid.replications,
+            plural(grid.replications as usize),
             grid.total_runs(),
+            plural(grid.total_runs()),
             match args.shard {
                 Some(s) => format!(" (shard {}/{}: {} runs)", s.k, s.n, rows.len()),
                 None => String::new(),
@@ -206,11 +209,14 @@ pub(super) fn sweep_report(
         })
         .collect();
     let lead = format!(
-        "Sweep of {}: {} grid points x {} replications = {} runs (base seed {}). Means over replications; aggregate.csv has the standard deviation and 95% confidence interval of every metric.",
+        "Sweep of {}: {} grid point{} x {} replication{} = {} run{} (base seed {}). Means over replications; aggregate.csv has the standard deviation and 95% confidence interval of every metric.",
         manifest.scenario_name,
         agg.len(),
+        plural(agg.len()),
         manifest.replications,
+        plural(manifest.replications as usize),
         manifest.total_runs,
+        plural(manifest.total_runs),
         manifest.base_seed
     );
     let page = report::pages::simple_page(
@@ -224,7 +230,12 @@ pub(super) fn sweep_report(
     Ok(())
 }
 
-pub(super) fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+pub(super) fn merge(
+    dirs: &[PathBuf],
+    dest: Option<&Path>,
+    charts: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let (manifest, rows) = crate::sweep::merge(dirs)?;
     let dir = dest.map(Path::to_path_buf).unwrap_or_else(|| {
         PathBuf::from("output")
@@ -240,13 +251,15 @@ pub(super) fn merge(dirs: &[PathBuf], dest: Option<&Path>, out: &mut dyn Write) 
             )));
         }
     }
-    write_sweep(&dir, &manifest, &rows, true)?;
+    write_sweep(&dir, &manifest, &rows, charts)?;
     emit(
         out,
         &format!(
-            "merged {} runs from {} folders into {}\n",
+            "merged {} run{} from {} folder{} into {}\n",
             rows.len(),
+            plural(rows.len()),
             dirs.len(),
+            plural(dirs.len()),
             dir.display()
         ),
     )

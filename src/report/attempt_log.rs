@@ -9,21 +9,22 @@ use crate::error::{Error, Result};
 use crate::limiter::Decision;
 use crate::time::{SimTime, fmt_secs_exact};
 
-pub const HEADER: &str = "request_id,attempt,time_s,model,tokens,outcome,retry_after_s\n";
+pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,outcome,retry_after_s\n";
 
 /// Wraps another observer and writes every attempt to a file (renamed into place by `finish`).
 pub struct AttemptLog<'a, O: Observer> {
     inner: &'a mut O,
     pending: PendingFile,
     out: BufWriter<std::fs::File>,
-    /// Model name of each stream.
-    models: Vec<String>,
+    /// "stream,model" of each stream, as CSV fields.
+    names: Vec<String>,
     error: Option<std::io::Error>,
     path: std::path::PathBuf,
 }
 
 impl<'a, O: Observer> AttemptLog<'a, O> {
-    pub fn create(path: &Path, stream_models: Vec<String>, inner: &'a mut O) -> Result<Self> {
+    /// `streams`: the (name, model) of each stream.
+    pub fn create(path: &Path, streams: Vec<(String, String)>, inner: &'a mut O) -> Result<Self> {
         let (pending, file) = PendingFile::create(path)?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
         out.write_all(HEADER.as_bytes())
@@ -32,7 +33,10 @@ impl<'a, O: Observer> AttemptLog<'a, O> {
             inner,
             pending,
             out,
-            models: stream_models,
+            names: streams
+                .iter()
+                .map(|(s, m)| format!("{},{}", csv_field(s), csv_field(m)))
+                .collect(),
             error: None,
             path: path.to_path_buf(),
         })
@@ -46,6 +50,15 @@ impl<'a, O: Observer> AttemptLog<'a, O> {
         }
         self.out.flush().map_err(|e| Error::io(&self.path, e))?;
         Ok(self.pending)
+    }
+}
+
+/// A CSV field, quoted if it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
 }
 
@@ -72,7 +85,7 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
             req.id,
             req.attempt(),
             fmt_secs_exact(now.0),
-            self.models[req.stream as usize],
+            self.names[req.stream as usize],
             req.tokens(),
             outcome,
             retry_after

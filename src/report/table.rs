@@ -7,7 +7,6 @@ use super::summary::{Quantiles, Summary, Totals};
 fn secs(x: Option<f64>) -> String {
     match x {
         None => "-".to_string(),
-        Some(v) if v >= 100.0 => format!("{v:.1}"),
         Some(v) => format!("{v:.3}"),
     }
 }

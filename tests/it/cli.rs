@@ -154,22 +154,26 @@ fn the_attempt_log_has_one_row_per_attempt() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("request_id,attempt,time_s,model,tokens,outcome,retry_after_s")
+        Some("request_id,attempt,time_s,stream,model,tokens,outcome,retry_after_s")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len() as u64, v["attempts"].as_u64().unwrap());
-    let limited = rows.iter().filter(|r| r[5] == "rate_limited").count() as u64;
+    let limited = rows.iter().filter(|r| r[6] == "rate_limited").count() as u64;
     assert_eq!(limited, v["rate_limited"].as_u64().unwrap());
-    assert!(rows.iter().all(|r| r.len() == 7));
+    assert!(rows.iter().all(|r| r.len() == 8));
+    // Both streams of burst.toml appear, each with its own rows.
+    for stream in ["steady", "surge"] {
+        assert!(rows.iter().any(|r| r[3] == stream), "no row of {stream}");
+    }
     assert!(
         rows.iter()
-            .filter(|r| r[5] == "rate_limited")
-            .all(|r| !r[6].is_empty())
+            .filter(|r| r[6] == "rate_limited")
+            .all(|r| !r[7].is_empty())
     );
     assert!(
         rows.iter()
-            .filter(|r| r[5] == "admitted")
-            .all(|r| r[6].is_empty())
+            .filter(|r| r[6] == "admitted")
+            .all(|r| r[7].is_empty())
     );
 }
 

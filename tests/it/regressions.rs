@@ -370,3 +370,122 @@ fn bug7c_input_files_are_read_with_care() {
         )))
         .stderr(predicate::str::contains(".tmp-").not());
 }
+
+#[test]
+fn parse_errors_name_the_field_and_say_what_is_allowed_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            STEADY.replace(
+                "dist = \"constant\", value = 10 }\ncompletion",
+                "dist = \"log-normal\", value = 10 }\ncompletion",
+            ),
+            vec![
+                "traffic[0].prompt_tokens.dist",
+                "unknown value `log-normal`",
+                "`lognormal`",
+            ],
+        ),
+        (
+            STEADY.replace("rate_per_sec = 10", "rate_per_sec = \"10\""),
+            vec![
+                "traffic[0].arrivals.rate_per_sec",
+                "expected a number",
+                "without quotes",
+            ],
+        ),
+        (
+            STEADY.replace("[[traffic]]", "[traffic]"),
+            vec!["traffic:", "must be written `[[traffic]]`"],
+        ),
+    ];
+    let mut files = Vec::new();
+    for (i, (text, expect)) in cases.iter().enumerate() {
+        let f = write(dir.path(), &format!("bad{i}.toml"), text);
+        let a = ratesim().arg("validate").arg(&f).assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        for piece in expect {
+            assert!(err.contains(piece), "case {i}: missing {piece:?} in {err}");
+        }
+        files.push(f);
+    }
+    // Several files: every error on its own line, each prefixed.
+    let a = ratesim().arg("validate").args(&files).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error: ")).count(),
+        3,
+        "{err}"
+    );
+}
+
+#[test]
+fn merge_says_what_differs_and_client_variants_carry_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = "[sweep]\nclients = [\"none\", { name = \"sdk-5\", preset = \"openai-python\", max_retries = 5 }]\n";
+    let file = write(dir.path(), "s.toml", &format!("{STEADY}\n{sweep}"));
+    for (k, seed) in [(1, "3"), (2, "4")] {
+        ratesim()
+            .arg("sweep")
+            .arg(&file)
+            .args(["--shard", &format!("{k}/2"), "--seed", seed, "--out"])
+            .arg(dir.path().join(format!("s{k}")))
+            .assert()
+            .success();
+    }
+    let runs = std::fs::read_to_string(dir.path().join("s1/runs.csv")).unwrap();
+    assert!(runs.lines().nth(1).unwrap().contains(",none,"), "{runs}");
+    let runs2 = std::fs::read_to_string(dir.path().join("s2/runs.csv")).unwrap();
+    assert!(
+        runs2.contains(",sdk-5,"),
+        "the client's name is its label: {runs2}"
+    );
+    ratesim()
+        .arg("merge")
+        .arg(dir.path().join("s1"))
+        .arg(dir.path().join("s2"))
+        .arg("--out")
+        .arg(dir.path().join("m"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the seed (3 against 4) differs"));
+    // The same name twice is refused.
+    let twice = "[sweep]\nclients = [{ name = \"a\", preset = \"none\" }, { name = \"a\", preset = \"xai-docs\" }]\n";
+    let file = write(dir.path(), "t.toml", &format!("{STEADY}\n{twice}"));
+    ratesim()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("given twice"));
+}
+
+#[test]
+fn every_command_help_shows_an_example_and_its_outputs() {
+    for cmd in [
+        "run",
+        "validate",
+        "limits",
+        "presets",
+        "sweep",
+        "compare-tiers",
+        "plan",
+        "merge",
+    ] {
+        let a = ratesim().args([cmd, "--help"]).assert().success();
+        let help = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        assert!(
+            help.contains("Example"),
+            "{cmd} --help has no example:\n{help}"
+        );
+        assert!(help.contains(&format!("ratesim {cmd}")), "{cmd}: {help}");
+    }
+    ratesim()
+        .args(["limits", "--help"])
+        .assert()
+        .stdout(predicate::str::contains("0, 1, 2, 3, 4, enterprise"));
+    ratesim()
+        .args(["merge", "--help"])
+        .assert()
+        .stdout(predicate::str::contains("--no-charts"));
+}

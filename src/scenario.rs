@@ -734,8 +734,8 @@ fn field_at(source: &str, offset: usize) -> Option<String> {
                     .or_else(|| {
                         a.iter()
                             .enumerate()
-                            .filter(|(_, v)| v.span().start <= offset)
-                            .last()
+                            .rev()
+                            .find(|(_, v)| v.span().start <= offset)
                     });
                 if let Some((i, val)) = found {
                     path.push_str(&format!("[{i}]"));
@@ -1243,7 +1243,7 @@ fn validate_sweep(raw: &RawSweep, ctx: &Ctx) -> Result<SweepSpec, InputError> {
             }
             if let toml::Value::Table(t) = c
                 && let Some(name) = t.get("name")
-                && !name.as_str().is_some_and(|n| !n.trim().is_empty())
+                && name.as_str().is_none_or(|n| n.trim().is_empty())
             {
                 return Err(ctx.err(
                     &format!("sweep.clients[{i}].name"),

@@ -3,8 +3,9 @@
 //! A [`ClientPolicy`] is a pure function of (how many 429s this request has had, the server's
 //! Retry-After, the previous delay, a random stream) to an [`Action`]. It never touches the
 //! event queue or the limiter; the engine schedules what it returns. Presets reproduce real
-//! clients from `shared/guide/client-policies.md`; each is a named set of the same knobs, so new
-//! presets are one entry in [`ClientPolicy::preset`].
+//! clients (the retry loop on xAI's "Rate Limits" page, openai-python 3.x's `_base_client.py`);
+//! each is a named set of the same knobs, so new presets are one entry in
+//! [`ClientPolicy::preset`].
 
 use rand::RngExt;
 use serde::Serialize;

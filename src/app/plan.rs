@@ -60,12 +60,16 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     );
     let progress = |tier: &str, e: &plan::Evaluation| {
         eprintln!(
-            "plan: tier {tier}: load {:.4}x ({:.2} req/s offered): {} (success {:.3} %, p99 of all {})",
+            "plan: tier {tier}: load {:.4}x ({:.2} req/s offered): {} (success {:.3}%, p99 over all requests {})",
             e.load,
             e.offered_rps,
             if e.meets { "meets the SLO" } else { "fails" },
             e.success_pct,
-            fmt_p99_all(e.p99_all_s)
+            if e.p99_all_s.is_finite() {
+                format!("{:.3} s", e.p99_all_s)
+            } else {
+                "undefined: over 1% failed".into()
+            }
         );
     };
     let p = plan::plan(&doc, &overrides, &opts, &progress)?;

@@ -111,8 +111,8 @@ pub fn latency_note(s: &Summary) -> Option<String> {
             100.0 - t.success_pct,
             match t.latency_p99_all_s {
                 Some(p) =>
-                    format!(" (p99 over all requests, failed ones infinitely slow: {p:.3} s)"),
-                None => " (p99 over all requests is undefined: over 1% failed)".into(),
+                    format!("; p99 over all requests (failed ones infinitely slow) is {p:.3} s"),
+                None => ", so p99 over all requests is undefined (over 1% failed)".into(),
             }
         )
     })
@@ -194,7 +194,7 @@ pub fn render(s: &Summary) -> String {
         row(&mut out, &label, &cells, 9);
     }
     if let Some(note) = latency_note(s) {
-        let _ = writeln!(out, "  ({note})");
+        let _ = writeln!(out, "  note: {note}");
     }
     let _ = writeln!(out);
     for line in model_lines(s) {

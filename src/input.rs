@@ -13,10 +13,8 @@ pub const MAX_INPUT_BYTES: u64 = 16 << 20;
 pub fn read_text(path: &Path, what: &str, max_bytes: u64) -> Result<String, InputError> {
     let name = path.display().to_string();
     let err = |m: String| InputError::new(&name, m);
-    let file = std::fs::File::open(path).map_err(|e| err(format!("cannot read {what}: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| err(format!("cannot read {what}: {e}")))?;
+    // Look before opening: opening a named pipe would wait for a writer.
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read {what}: {e}")))?;
     if meta.is_dir() {
         return Err(err(format!("this is a folder; give the path of a {what}")));
     }
@@ -25,6 +23,7 @@ pub fn read_text(path: &Path, what: &str, max_bytes: u64) -> Result<String, Inpu
             "not a regular file (a device, pipe or socket); give the path of a {what}"
         )));
     }
+    let file = std::fs::File::open(path).map_err(|e| err(format!("cannot read {what}: {e}")))?;
     let mut bytes = Vec::new();
     file.take(max_bytes + 1)
         .read_to_end(&mut bytes)

@@ -166,6 +166,9 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
 #[derive(Clone, Debug, Serialize)]
 pub struct Evaluation {
     pub load: f64,
+    /// Requests over the pooled replications, and those that did not succeed.
+    pub requests: u64,
+    pub failed: u64,
     pub offered_rps: f64,
     pub goodput_rps: f64,
     pub success_pct: f64,
@@ -207,6 +210,8 @@ impl Evaluation {
         };
         let mut e = Evaluation {
             load,
+            requests: c.requests,
+            failed: c.requests - c.succeeded,
             offered_rps: c.requests as f64 / window_s,
             goodput_rps: c.succeeded as f64 / simulated_s,
             success_pct: pct(c.succeeded, c.requests),

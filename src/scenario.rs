@@ -275,6 +275,20 @@ impl Document {
             // A value given on the command line is not the file's fault.
             if overrides.duration.is_some() && e.field.as_deref() == Some("duration") {
                 InputError::new("--duration", e.message)
+            } else if let Some(d) = overrides.duration
+                && e.field.as_deref() == Some("warmup")
+            {
+                InputError::new(
+                    "--duration",
+                    format!(
+                        "\"{d}\" is not allowed: the duration must be longer than the scenario's warmup ({} in {})",
+                        e.message
+                            .split('"')
+                            .nth(1)
+                            .unwrap_or("its warmup"),
+                        self.file
+                    ),
+                )
             } else {
                 e
             }
@@ -768,7 +782,7 @@ fn plain_message(message: &str, field: Option<&str>) -> String {
         m = m.replace(from, to);
     }
     if let Some(rest) = m.strip_prefix("invalid type: string ")
-        && rest.contains("expected a number")
+        && rest.contains("number")
     {
         m = format!("{m} (write numbers without quotes)");
     }
@@ -1699,7 +1713,6 @@ fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, 
     })
 }
 
-/// Estimates how many requests of a stream can never fit the TPM capacity (20 000 draws).
 /// Warnings that the buckets' starting level colours the totals: a run shorter than a few
 /// refill times of a bucket, or an overloaded bucket that starts full and takes a sizeable part
 /// of the run to empty (until then fewer 429s come than in the steady state).
@@ -1757,8 +1770,23 @@ fn warmup_warnings(
                 let drain_s = capacity * level / (offered - refill);
                 if drain_s > 0.05 * measured && warmup.as_secs_f64() < drain_s {
                     let drain = SimDuration::from_secs_f64(drain_s.ceil());
+                    let starts = if level >= 1.0 {
+                        "starts full".to_string()
+                    } else {
+                        format!("starts {:.0}% full", 100.0 * level)
+                    };
+                    // A warm-up must end before the arrivals do.
+                    let cure = if drain < duration {
+                        format!(
+                            "set warmup = \"{drain}\" to leave that out of the totals, or server.initial_level = \"empty\""
+                        )
+                    } else {
+                        format!(
+                            "that is longer than the run: set server.initial_level = \"empty\", or a duration well over {drain} with a warmup of {drain}"
+                        )
+                    };
                     out.push(Warning(format!(
-                        "model {:?}: its {what} bucket starts full and, at the offered load, takes about {drain} to empty ({:.0}% of the measured run), with fewer 429s until then than in the steady state; set warmup = \"{drain}\" to leave that out of the totals, or server.initial_level = \"empty\"",
+                        "model {:?}: its {what} bucket {starts} and, at the offered load, takes about {drain} to empty ({:.0}% of the measured run), with fewer 429s until then than in the steady state; {cure}",
                         model.name,
                         100.0 * drain_s / measured
                     )));
@@ -1769,6 +1797,7 @@ fn warmup_warnings(
     out
 }
 
+/// Estimates how many requests of a stream can never fit the TPM capacity (20 000 draws).
 fn never_fits_warning(s: &Stream, model: &ModelSpec, server: &LimiterConfig) -> Option<Warning> {
     let limiter = ModelLimiter::new(&model.limits, server);
     let capacity = server.token_burst.or(model.limits.tpm)?;

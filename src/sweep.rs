@@ -240,9 +240,10 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
         InputError::new(
             &doc.file,
             format!(
-                "the sweep has {} grid points x {} replications, more than allowed (at most {MAX_POINTS} grid points and {MAX_RUNS} runs); split it into several sweeps",
+                "the sweep has {} grid points x {} replication{}, more than allowed (at most {MAX_POINTS} grid points and {MAX_RUNS} runs); split it into several sweeps",
                 steps.iter().map(|s| s.len().to_string()).collect::<Vec<_>>().join(" x "),
-                spec.replications
+                spec.replications,
+                if spec.replications == 1 { "" } else { "s" }
             ),
         )
         .field("sweep")
@@ -259,6 +260,9 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
         return Err(too_big().into());
     }
     let mut points = Vec::with_capacity(total);
+    // The load axis only scales rates: points that differ only in load share one validated
+    // scenario (the last axis varies fastest, so they come one after another).
+    let mut last: Option<(Vec<usize>, Scenario)> = None;
     for flat in 0..total {
         // Mixed-radix digits, last axis fastest.
         let mut rest = flat;
@@ -280,17 +284,75 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
                 Step::Load(_) => None,
             })
             .collect();
-        let where_ = || {
-            axes.iter()
-                .zip(&labels)
-                .map(|(a, l)| format!("{}={l}", a.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let edit_choice: Vec<usize> = steps
+            .iter()
+            .zip(&choice)
+            .map(|(s, &c)| if matches!(s[c], Step::Load(_)) { 0 } else { c })
+            .collect();
+        let reused = match &last {
+            Some((key, s)) if *key == edit_choice => Some(s.clone()),
+            _ => None,
         };
-        let mut scenario = doc.variant(overrides, &edits).map_err(|mut e| {
+        let mut scenario = match reused {
+            Some(s) => s,
+            None => {
+                let s = validated_point(doc, spec, overrides, &axes, &steps, &choice, &edits)?;
+                last = Some((edit_choice, s.clone()));
+                s
+            }
+        };
+        for (s, &c) in steps.iter().zip(&choice) {
+            if let Step::Load(f) = s[c] {
+                scenario.scale_load(f).map_err(|m| {
+                    InputError::new(
+                        &doc.file,
+                        format!("{m} (in sweep grid point {})", point_name(&axes, &choice)),
+                    )
+                    .field("sweep.load")
+                })?;
+            }
+        }
+        let key = point_key(&axes, &labels);
+        points.push(GridPoint {
+            labels,
+            scenario,
+            key,
+        });
+    }
+    Ok(Grid {
+        name: base.name.clone(),
+        base_seed: base.seed,
+        axes,
+        points,
+        replications: spec.replications,
+    })
+}
+
+/// `tier=0, load=2`: a grid point in words.
+fn point_name(axes: &[Axis], choice: &[usize]) -> String {
+    axes.iter()
+        .zip(choice)
+        .map(|(a, &c)| format!("{}={}", a.name, a.labels[c]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The scenario of one grid point, validated; an error points at the sweep value behind it.
+fn validated_point(
+    doc: &Document,
+    spec: &SweepSpec,
+    overrides: &Overrides,
+    axes: &[Axis],
+    steps: &[Vec<Step>],
+    choice: &[usize],
+    edits: &[Edit],
+) -> Result<Scenario> {
+    let where_ = || point_name(axes, choice);
+    doc.variant(overrides, edits)
+        .map_err(|mut e| {
             e.message = format!("{} (in sweep grid point {})", e.message, where_());
             // Point at the sweep value that caused it, not at the file's own value.
-            let at = sweep_value_path(spec, e.field.as_deref(), &axes, &choice).or_else(|| {
+            let at = sweep_value_path(spec, e.field.as_deref(), axes, choice).or_else(|| {
                 // No field (a type error in an edited table): find the one axis value that
                 // fails on its own.
                 axes.iter()
@@ -312,29 +374,8 @@ pub fn expand(doc: &Document, spec: &SweepSpec, overrides: &Overrides) -> Result
                 });
             }
             e
-        })?;
-        for (s, &c) in steps.iter().zip(&choice) {
-            if let Step::Load(f) = s[c] {
-                scenario.scale_load(f).map_err(|m| {
-                    InputError::new(&doc.file, format!("{m} (in sweep grid point {})", where_()))
-                        .field("sweep.load")
-                })?;
-            }
-        }
-        let key = point_key(&axes, &labels);
-        points.push(GridPoint {
-            labels,
-            scenario,
-            key,
-        });
-    }
-    Ok(Grid {
-        name: base.name.clone(),
-        base_seed: base.seed,
-        axes,
-        points,
-        replications: spec.replications,
-    })
+        })
+        .map_err(Into::into)
 }
 
 impl Grid {
@@ -585,7 +626,18 @@ pub fn aggregate(rows: &[RunRow]) -> Vec<AggRow> {
                 .count();
         let group = &rows[start..end];
         let stats = (0..METRICS.len())
-            .map(|m| Stat::of(group.iter().filter_map(|r| r.values[m])))
+            .map(|m| {
+                let mut st = Stat::of(group.iter().filter_map(|r| r.values[m]));
+                // An empty p99 over all requests means "infinite" (over 1 % failed): a mean over
+                // the other runs would look better than the point is. `n` still says how many
+                // runs had a value.
+                if METRICS[m] == "latency_p99_all_s" && st.n < group.len() {
+                    st.mean = None;
+                    st.std = None;
+                    st.ci95 = None;
+                }
+                st
+            })
             .collect();
         out.push(AggRow {
             point,
@@ -853,13 +905,14 @@ pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<RunRow>)> {
                 if f.is_empty() {
                     Ok(None)
                 } else {
+                    // Every metric is a count, rate, share, time or ratio: never negative.
                     f.parse::<f64>()
                         .ok()
-                        .filter(|x| x.is_finite())
+                        .filter(|x| x.is_finite() && *x >= 0.0)
                         .map(Some)
                         .ok_or_else(|| {
                             bad_row(&format!(
-                                "bad value `{f}` for {}: a finite number or empty",
+                                "bad value `{f}` for {}: a finite number >= 0, or empty",
                                 METRICS[m]
                             ))
                         })
@@ -966,6 +1019,31 @@ mod tests {
             assert!(t95(df) <= last, "t95 must not increase with df ({df})");
             last = t95(df);
         }
+    }
+
+    #[test]
+    fn a_p99_over_all_requests_undefined_in_one_run_is_undefined_for_the_point() {
+        let row = |index: usize, p99_all: Option<f64>| {
+            let mut values = vec![Some(1.0); METRICS.len()];
+            values[crate::report::summary::metric_index("latency_p99_all_s").unwrap()] = p99_all;
+            RunRow {
+                index,
+                point: 0,
+                replication: index as u32,
+                seed: 0,
+                labels: vec![],
+                values,
+            }
+        };
+        let i = crate::report::summary::metric_index("latency_p99_all_s").unwrap();
+        let agg = aggregate(&[row(0, Some(10.0)), row(1, None)]);
+        assert_eq!(agg[0].stats[i].n, 1);
+        assert_eq!(
+            agg[0].stats[i].mean, None,
+            "not the mean of the one defined run"
+        );
+        let agg = aggregate(&[row(0, Some(10.0)), row(1, Some(12.0))]);
+        assert_eq!(agg[0].stats[i].mean, Some(11.0));
     }
 
     #[test]

@@ -166,9 +166,13 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
         if let Some(p) = previous
             && index <= p
         {
+            let problem = if index == p {
+                format!("`{unit}` is given twice")
+            } else {
+                format!("`{unit}` comes after `{}`", UNITS[p].0)
+            };
             return Err(DurationError(format!(
-                "`{text}`: `{unit}` comes after `{}`; {DURATION_HELP}",
-                UNITS[p].0
+                "`{text}`: {problem}; {DURATION_HELP}"
             )));
         }
         previous = Some(index);

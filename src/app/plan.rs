@@ -60,11 +60,12 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     );
     let progress = |tier: &str, e: &plan::Evaluation| {
         eprintln!(
-            "plan: tier {tier}: load {:.4}x ({:.2} req/s offered): {} (success {:.3}%, p99 over all requests {})",
+            "plan: tier {tier}: load {:.4}x ({:.2} req/s offered): {} ({} of {} requests failed, p99 over all requests {})",
             e.load,
             e.offered_rps,
             if e.meets { "meets the SLO" } else { "fails" },
-            e.success_pct,
+            e.failed,
+            e.requests,
             if e.p99_all_s.is_finite() {
                 format!("{:.3} s", e.p99_all_s)
             } else {

@@ -376,17 +376,27 @@ fn log_key_points(lo: f64, hi: f64) -> Vec<f64> {
         lo.max(f64::MIN_POSITIVE).log10().floor() as i32,
         hi.log10().ceil() as i32,
     );
-    let steps: &[f64] = if b - a > 6 { &[1.0] } else { &[1.0, 2.0, 5.0] };
-    let mut out = Vec::new();
-    for e in a..=b {
-        for m in steps {
-            let v = m * 10f64.powi(e);
-            if v >= lo && v <= hi {
-                out.push(v);
+    let within = |steps: &[f64]| -> Vec<f64> {
+        let mut out = Vec::new();
+        for e in a..=b {
+            for m in steps {
+                let v = m * 10f64.powi(e);
+                if v >= lo && v <= hi {
+                    out.push(v);
+                }
             }
         }
+        out
+    };
+    if b - a > 6 {
+        return within(&[1.0]);
     }
-    out
+    let coarse = within(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 3 {
+        return coarse;
+    }
+    // A narrow range (less than a decade): every whole multiple of the power of ten.
+    within(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
 }
 
 /// Compact tick labels: 0.001, 0.5, 12, 1500, 2.5M.
@@ -696,6 +706,11 @@ mod tests {
             log_key_points(1e-3, 1e6).len(),
             10,
             "powers of ten only over 9 decades"
+        );
+        assert_eq!(
+            log_key_points(6.9, 13.9),
+            vec![7.0, 8.0, 9.0, 10.0],
+            "a narrow range"
         );
         let chart = Chart {
             title: "log".into(),

@@ -20,6 +20,9 @@ pub use summary::{Summary, summarize};
 /// Version of the layout of `summary.json` and the CSV files; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Whether any output file of this process has been moved into place.
+static COMMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Temporary files not yet committed, so that an interrupted command can remove them.
 static PENDING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
@@ -35,7 +38,13 @@ pub fn abandon_pending_and_exit() -> ! {
     for f in files.iter() {
         let _ = std::fs::remove_file(f);
     }
-    eprintln!("interrupted: no output written");
+    if COMMITTED.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!(
+            "interrupted while outputs were being moved into place: some may be from this run, some from an earlier one"
+        );
+    } else {
+        eprintln!("interrupted: no output written");
+    }
     std::process::exit(130)
 }
 
@@ -77,6 +86,7 @@ impl PendingFile {
         let mut list = pending();
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
         list.retain(|p| *p != self.tmp);
+        COMMITTED.store(true, std::sync::atomic::Ordering::SeqCst);
         self.committed = true;
         Ok(())
     }
@@ -145,8 +155,13 @@ fn writable_below(path: &Path) -> std::result::Result<(), String> {
 /// Creates and removes a file in `dir`.
 fn probe_writable(dir: &Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".ratesim-probe-{}", std::process::id()));
+    // Registered while it exists, so that Ctrl-C removes it too.
+    let mut list = pending();
     std::fs::File::create(&probe)?;
-    std::fs::remove_file(&probe)
+    list.push(probe.clone());
+    let removed = std::fs::remove_file(&probe);
+    list.retain(|p| *p != probe);
+    removed
 }
 
 /// Writes a set of files into `dir` (created if needed): all of them, or none.

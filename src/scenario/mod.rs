@@ -1,0 +1,546 @@
+//! Scenario files: the only code that knows the TOML format.
+//!
+//! Reading is two steps: serde turns the text into `Raw*` types (unknown keys and wrong types are
+//! refused there, with the line and column toml reports), then [`validate`] checks every value and
+//! builds a typed [`Scenario`] with units. Each validation error names the file, the line and
+//! column of the offending value, its field path, the value and what is allowed.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::arrivals::{ArrivalSpec, Process, TokenDist};
+use crate::catalog::{Catalog, Milli, ModelLimits, Provenance};
+use crate::client::{AboveMax, ClientPolicy, Jitter, PRESETS, RetryAfter};
+use crate::error::{InputError, Location};
+use crate::latency::LatencyModel;
+use crate::limiter::{LimiterConfig, ModelLimiter};
+use crate::time::{SimDuration, parse_duration};
+
+mod client;
+mod document;
+mod fields;
+mod latency;
+mod server;
+mod sweep;
+mod traffic;
+mod warnings;
+
+use client::*;
+use fields::*;
+use latency::*;
+use server::*;
+use traffic::*;
+use warnings::*;
+
+pub use document::{Document, Edit};
+use document::CatalogCache;
+pub use fields::check_path;
+pub use sweep::{MAX_REPLICATIONS, SweepParam, SweepSpec, TierAxis};
+use sweep::{RawSweep, validate_sweep};
+
+/// Longest arrival window accepted (the per-second time series grows with simulated time).
+pub const MAX_DURATION: SimDuration = SimDuration(30 * 24 * 3_600 * 1_000_000_000);
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    /// Arrivals happen on `[0, duration)`.
+    pub duration: SimDuration,
+    /// Hard stop: events after this time are not processed; `None` drains every request.
+    pub stop_at: Option<SimDuration>,
+    /// Requests that arrive before this are left out of the totals (not of the time series).
+    pub warmup: SimDuration,
+    pub tier: String,
+    /// Spend (USD) that unlocks the tier, where the tiers table gives one.
+    pub tier_spend_usd: Option<f64>,
+    pub limits_provenance: Provenance,
+    pub tiers_provenance: Provenance,
+    pub server: LimiterConfig,
+    pub models: Vec<ModelSpec>,
+    pub streams: Vec<Stream>,
+    /// Tiers of the limits table at which every model of this scenario has limits.
+    #[serde(skip)]
+    pub available_tiers: Vec<String>,
+}
+
+impl Scenario {
+    /// Multiplies every stream's arrival rate by `factor` (a sweep's load axis).
+    pub fn scale_load(&mut self, factor: f64) -> Result<(), String> {
+        for s in &mut self.streams {
+            let p = s.arrivals.process.scaled(factor);
+            let rate = p.rate_per_sec();
+            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_SEC) {
+                return Err(format!(
+                    "load {factor} gives stream {:?} a rate of {rate} requests/s; allowed: > 0 and at most {MAX_RATE_PER_SEC}",
+                    s.name
+                ));
+            }
+            s.arrivals.process = p;
+        }
+        Ok(())
+    }
+}
+
+/// Highest arrival rate of one stream, requests per second.
+pub const MAX_RATE_PER_SEC: f64 = 1e7;
+
+/// A model that some stream calls, with the caps that apply to it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub limits: ModelLimits,
+    /// `catalog` or `inline`.
+    pub limits_from: String,
+}
+
+/// One traffic stream.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stream {
+    pub name: String,
+    /// Index into [`Scenario::models`].
+    #[serde(skip)]
+    pub model: usize,
+    #[serde(rename = "model")]
+    pub model_name: String,
+    pub arrivals: ArrivalSpec,
+    pub prompt_tokens: TokenDist,
+    pub completion_tokens: TokenDist,
+    pub client: ClientPolicy,
+    pub latency: LatencyModel,
+}
+
+/// A non-fatal finding of validation (printed, does not stop a run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning(pub String);
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Values given on the command line that replace the file's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub seed: Option<u64>,
+    pub duration: Option<SimDuration>,
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<(Scenario, Vec<Warning>), InputError> {
+    Document::load(path)?.resolve(overrides, &[])
+}
+
+/// Parses and validates scenario text; `base_dir` resolves relative `limits_file` paths.
+pub fn parse(
+    source: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<(Scenario, Vec<Warning>), InputError> {
+    Document::parse(source, file, base_dir)?.resolve(overrides, &[])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file's top level (each section's raw types are in its file)
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    description: Option<String>,
+    seed: u64,
+    duration: Dur,
+    stop_at: Option<Dur>,
+    warmup: Option<Dur>,
+    tier: Tier,
+    limits_file: Option<String>,
+    tiers_file: Option<String>,
+    #[serde(default)]
+    limits: Vec<RawLimit>,
+    server: Option<RawServer>,
+    client: Option<RawClient>,
+    latency: Option<RawLatency>,
+    #[serde(default)]
+    traffic: Vec<RawStream>,
+    sweep: Option<RawSweep>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of the whole file (each section's own validation is in its file)
+
+fn validate(
+    raw: RawScenario,
+    ctx: &Ctx,
+    base_dir: Option<&Path>,
+    catalogs: &CatalogCache,
+    warn: bool,
+) -> Result<(Scenario, Vec<Warning>), InputError> {
+    let mut warnings = Vec::new();
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || raw.name.starts_with('.')
+    {
+        return Err(ctx.err(
+            "name",
+            format!(
+                "value {:?} is not allowed: a name is used as a folder name under output/, so use letters, digits, '-', '_' and '.' (not first)",
+                raw.name
+            ),
+        ));
+    }
+    let duration = raw.duration.0;
+    if duration == SimDuration::ZERO || duration > MAX_DURATION {
+        return Err(ctx.err(
+            "duration",
+            format!("value \"{duration}\" is not allowed: the duration must be > 0 and at most {MAX_DURATION}"),
+        ));
+    }
+    let stop_at = raw.stop_at.map(|d| d.0);
+    if let Some(stop) = stop_at
+        && stop < duration
+    {
+        return Err(ctx.err(
+            "stop_at",
+            format!("value \"{stop}\" is not allowed: the hard stop must be at or after the duration (\"{duration}\")"),
+        ));
+    }
+    let warmup = raw.warmup.map_or(SimDuration::ZERO, |d| d.0);
+    if warmup >= duration {
+        return Err(ctx.err(
+            "warmup",
+            format!("value \"{warmup}\" is not allowed: the warm-up must be shorter than the duration (\"{duration}\"), so that some requests are measured"),
+        ));
+    }
+
+    let resolve = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        match base_dir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    };
+    let limits_path = raw.limits_file.as_deref().map(resolve);
+    let tiers_path = raw.tiers_file.as_deref().map(resolve);
+    let catalog = catalogs.get(limits_path.as_deref(), tiers_path.as_deref(), || {
+        let mut catalog = Catalog::embedded();
+        if let (Some(f), Some(path)) = (&raw.limits_file, &limits_path) {
+            catalog = catalog.with_limits_file(path).map_err(|e| {
+                if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                    ctx.err("limits_file", format!("`{f}`: {}", e.message))
+                } else {
+                    e
+                }
+            })?;
+        }
+        if let (Some(f), Some(path)) = (&raw.tiers_file, &tiers_path) {
+            catalog = catalog.with_tiers_file(path).map_err(|e| {
+                if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                    ctx.err("tiers_file", format!("`{f}`: {}", e.message))
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(catalog)
+    })?;
+    let tier = raw.tier.0;
+    if !catalog.is_known_tier(&tier) {
+        return Err(ctx.err(
+            "tier",
+            format!(
+                "unknown tier {tier:?}; the limits table ({}) has tiers: {}",
+                catalog.limits_provenance.source,
+                catalog.tier_names().join(", ")
+            ),
+        ));
+    }
+
+    let mut inline: Vec<(String, ModelLimits)> = Vec::new();
+    for (i, l) in raw.limits.iter().enumerate() {
+        let path = format!("limits[{i}]");
+        if l.model.is_empty() {
+            return Err(ctx.err(&format!("{path}.model"), "a model name is required"));
+        }
+        if inline.iter().any(|(m, _)| *m == l.model) {
+            return Err(ctx.err(
+                &format!("{path}.model"),
+                format!("model {:?} already has inline limits", l.model),
+            ));
+        }
+        let rps = milli(ctx, &format!("{path}.rps"), l.rps, "requests per second")?;
+        let tpm = match l.tpm {
+            Some(t) => Some(milli(ctx, &format!("{path}.tpm"), t, "tokens per minute")?),
+            None => None,
+        };
+        inline.push((l.model.clone(), ModelLimits { rps, tpm }));
+    }
+
+    let server = validate_server(raw.server.as_ref(), ctx)?;
+    let default_client = match &raw.client {
+        Some(c) => validate_client(c, ctx, "client")?,
+        None => ClientPolicy::preset("xai-docs").expect("built-in preset"),
+    };
+    let default_latency = match &raw.latency {
+        Some(l) => validate_latency(l, ctx, "latency")?,
+        None => LatencyModel::default(),
+    };
+
+    if raw.traffic.is_empty() {
+        return Err(ctx.err(
+            "traffic",
+            "no traffic: add at least one [[traffic]] stream (model, arrivals, prompt_tokens, completion_tokens)",
+        ));
+    }
+    let mut models: Vec<ModelSpec> = Vec::new();
+    let mut streams: Vec<Stream> = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, s) in raw.traffic.iter().enumerate() {
+        let path = format!("traffic[{i}]");
+        let model = match models.iter().position(|m| m.name == s.model) {
+            Some(idx) => idx,
+            None => {
+                let (limits, from) = match inline.iter().find(|(m, _)| *m == s.model) {
+                    Some((_, l)) => (*l, "inline"),
+                    None => match catalog.lookup(&s.model, &tier) {
+                        Some(l) => (l, "catalog"),
+                        None => {
+                            let known = catalog.models();
+                            let msg = if known.contains(&s.model.as_str()) {
+                                format!(
+                                    "model {:?} has no limits at tier {tier:?} in {}; declare them inline with [[limits]]",
+                                    s.model, catalog.limits_provenance.source
+                                )
+                            } else {
+                                format!(
+                                    "unknown model {:?}; known models: {}{}",
+                                    s.model,
+                                    known.join(", "),
+                                    if inline.is_empty() {
+                                        String::from(
+                                            " (or declare its limits inline with [[limits]])",
+                                        )
+                                    } else {
+                                        format!(
+                                            ", {}",
+                                            inline
+                                                .iter()
+                                                .map(|(m, _)| m.as_str())
+                                                .collect::<Vec<_>>()
+                                                .join(", ")
+                                        )
+                                    }
+                                )
+                            };
+                            return Err(ctx.err(&format!("{path}.model"), msg));
+                        }
+                    },
+                };
+                models.push(ModelSpec {
+                    name: s.model.clone(),
+                    limits,
+                    limits_from: from.to_string(),
+                });
+                models.len() - 1
+            }
+        };
+        let name = match &s.name {
+            Some(n) if n.is_empty() => {
+                return Err(ctx.err(&format!("{path}.name"), "a stream name cannot be empty"));
+            }
+            Some(n) => n.clone(),
+            None => {
+                let mut n = s.model.clone();
+                let mut k = 2;
+                while names.contains(&n) {
+                    n = format!("{}#{k}", s.model);
+                    k += 1;
+                }
+                n
+            }
+        };
+        if !names.insert(name.clone()) {
+            return Err(ctx.err(
+                &format!("{path}.name"),
+                format!("stream name {name:?} is used twice; names must be unique"),
+            ));
+        }
+        let arrivals = validate_arrivals(&s.arrivals, ctx, &format!("{path}.arrivals"), duration)?;
+        let prompt_tokens =
+            validate_tokens(&s.prompt_tokens, ctx, &format!("{path}.prompt_tokens"))?;
+        let completion_tokens = validate_tokens(
+            &s.completion_tokens,
+            ctx,
+            &format!("{path}.completion_tokens"),
+        )?;
+        let client = match &s.client {
+            Some(c) => validate_client(c, ctx, &format!("{path}.client"))?,
+            None => default_client.clone(),
+        };
+        let latency = match &s.latency {
+            Some(l) => validate_latency(l, ctx, &format!("{path}.latency"))?,
+            None => default_latency.clone(),
+        };
+        streams.push(Stream {
+            name,
+            model,
+            model_name: s.model.clone(),
+            arrivals,
+            prompt_tokens,
+            completion_tokens,
+            client,
+            latency,
+        });
+    }
+
+    for s in streams.iter().filter(|_| warn) {
+        if let Some(w) = never_fits_warning(s, &models[s.model], &server) {
+            warnings.push(w);
+        }
+    }
+    if warn {
+        warnings.extend(warmup_warnings(
+            &streams, &models, &server, duration, warmup,
+        ));
+    }
+
+    let tier_spend_usd = catalog.tier(&tier).and_then(|t| t.spend_usd);
+    let available_tiers = catalog
+        .tier_names()
+        .into_iter()
+        .filter(|t| {
+            models
+                .iter()
+                .all(|m| m.limits_from == "inline" || catalog.lookup(&m.name, t).is_some())
+        })
+        .map(str::to_string)
+        .collect();
+    Ok((
+        Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            duration,
+            stop_at,
+            warmup,
+            tier,
+            tier_spend_usd,
+            limits_provenance: catalog.limits_provenance.clone(),
+            tiers_provenance: catalog.tiers_provenance.clone(),
+            server,
+            models,
+            streams,
+            available_tiers,
+        },
+        warnings,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+seed = 1
+duration = "10m"
+tier = 0
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = { process = "poisson", rate_per_sec = 5 }
+prompt_tokens = { dist = "constant", value = 100 }
+completion_tokens = { dist = "uniform", min = 10, max = 20 }
+"#;
+
+    fn parse_str(src: &str) -> Result<(Scenario, Vec<Warning>), InputError> {
+        parse(src, "t.toml", None, &Overrides::default())
+    }
+
+    #[test]
+    fn a_minimal_scenario_resolves_limits_and_defaults() {
+        let (s, w) = parse_str(MINIMAL).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(s.tier, "0");
+        assert_eq!(s.models[0].limits.rps, Milli::from_units(30));
+        assert_eq!(s.streams[0].name, "grok-4.3");
+        assert_eq!(s.streams[0].client.preset.as_deref(), Some("xai-docs"));
+        assert_eq!(s.tier_spend_usd, Some(0.0));
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        let src = MINIMAL.replace("rate_per_sec = 5", "rate_per_sec = -3");
+        let e = parse_str(&src).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("traffic[0].arrivals.rate_per_sec"));
+        assert_eq!(e.location.line, Some(9));
+        assert!(e.message.contains("-3"), "{e}");
+        assert!(e.message.contains("> 0"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let src = MINIMAL.replace("seed = 1", "seed = 1\nspeed = 2");
+        let e = parse_str(&src).unwrap_err();
+        assert_eq!(e.location.line, Some(4));
+        assert!(e.message.contains("unknown field `speed`"), "{e}");
+    }
+
+    #[test]
+    fn durations_need_units() {
+        let e = parse_str(&MINIMAL.replace("\"10m\"", "60")).unwrap_err();
+        assert!(e.message.contains("no unit"), "{e}");
+        let e = parse_str(&MINIMAL.replace("\"10m\"", "\"0s\"")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("duration"));
+    }
+
+    #[test]
+    fn presets_can_be_overridden_field_by_field() {
+        let src = format!("{MINIMAL}\n[client]\npreset = \"openai-python\"\nmax_retries = 5\n");
+        let (s, _) = parse_str(&src).unwrap();
+        let c = &s.streams[0].client;
+        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.max_delay, Some(SimDuration::from_secs(8)));
+    }
+
+    #[test]
+    fn inline_limits_define_new_models() {
+        let src = MINIMAL.replace("model = \"grok-4.3\"", "model = \"mine\"")
+            + "\n[[limits]]\nmodel = \"mine\"\nrps = 2.5\ntpm = 1000\n";
+        let (s, w) = parse_str(&src).unwrap();
+        assert_eq!(s.models[0].limits.rps, Milli(2_500));
+        assert_eq!(s.models[0].limits_from, "inline");
+        // constant 100 + up to 20 tokens always fit in 1000.
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn oversized_requests_are_warned_about() {
+        let src = MINIMAL.replace("value = 100", "value = 20000000");
+        let (_, w) = parse_str(&src).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].0.contains("100.00%"), "{}", w[0]);
+    }
+
+    #[test]
+    fn overrides_replace_seed_and_duration() {
+        let o = Overrides {
+            seed: Some(9),
+            duration: Some(SimDuration::from_secs(5)),
+        };
+        let (s, _) = parse(MINIMAL, "t.toml", None, &o).unwrap();
+        assert_eq!((s.seed, s.duration), (9, SimDuration::from_secs(5)));
+    }
+}

@@ -19,7 +19,6 @@
 //! ```
 
 pub mod app;
-pub mod arrivals;
 pub mod catalog;
 pub mod cli;
 pub mod client;
@@ -34,6 +33,7 @@ pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod time;
+pub mod workload;
 
 /// Runs a scenario with the standard metrics recorder.
 pub fn simulate(scenario: &scenario::Scenario) -> (metrics::Recorder, engine::RunOutcome) {

@@ -110,6 +110,10 @@ pub struct Counters {
     pub give_up_us: Distribution,
     /// Attempts per request, over requests that ended (succeeded, gave up or never fit).
     pub attempts_per_request: Distribution,
+    /// First and last arrival, and the last end of a request: the makespan of a job.
+    pub first_arrival: Option<SimTime>,
+    pub last_arrival: Option<SimTime>,
+    pub last_end: Option<SimTime>,
 }
 
 impl Counters {
@@ -127,6 +131,20 @@ impl Counters {
         self.latency_us.merge(&o.latency_us);
         self.give_up_us.merge(&o.give_up_us);
         self.attempts_per_request.merge(&o.attempts_per_request);
+        self.first_arrival = match (self.first_arrival, o.first_arrival) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_arrival = self.last_arrival.max(o.last_arrival);
+        self.last_end = self.last_end.max(o.last_end);
+    }
+
+    /// First arrival to the last end of a request, in seconds (the makespan of a job).
+    pub fn makespan_s(&self) -> Option<f64> {
+        match (self.first_arrival, self.last_end) {
+            (Some(a), Some(b)) => Some(b.since(a).as_secs_f64()),
+            _ => None,
+        }
     }
 
     /// The `p` quantile of latency over all requests, those that did not succeed counted as
@@ -264,10 +282,10 @@ impl Recorder {
             })
     }
 
-    fn ended(&mut self, req: &Request, attempts: u32) {
-        self.streams[req.stream as usize]
-            .attempts_per_request
-            .record(u64::from(attempts));
+    fn ended(&mut self, now: SimTime, req: &Request, attempts: u32) {
+        let c = &mut self.streams[req.stream as usize];
+        c.attempts_per_request.record(u64::from(attempts));
+        c.last_end = c.last_end.max(Some(now));
     }
 
     /// Doubles the bucket width, merging neighbouring buckets.
@@ -329,7 +347,10 @@ impl Observer for Recorder {
 
     fn on_arrival(&mut self, now: SimTime, req: &Request) {
         if self.counted(req) {
-            self.streams[req.stream as usize].requests += 1;
+            let c = &mut self.streams[req.stream as usize];
+            c.requests += 1;
+            c.first_arrival.get_or_insert(now);
+            c.last_arrival = Some(now);
         }
         self.second(now).arrivals += 1;
     }
@@ -369,7 +390,7 @@ impl Observer for Recorder {
             let c = &mut self.streams[req.stream as usize];
             c.succeeded += 1;
             c.latency_us.record(micros(now.since(req.arrived).0));
-            self.ended(req, req.attempt());
+            self.ended(now, req, req.attempt());
         }
     }
 
@@ -380,7 +401,7 @@ impl Observer for Recorder {
             c.gave_up += 1;
             c.give_up_us.record(micros(now.since(req.arrived).0));
             // Every attempt of a request that gave up was answered with a 429.
-            self.ended(req, req.failures);
+            self.ended(now, req, req.failures);
         }
     }
 
@@ -388,7 +409,7 @@ impl Observer for Recorder {
         self.second(now).never_fits += 1;
         if self.counted(req) {
             self.streams[req.stream as usize].never_fits += 1;
-            self.ended(req, req.attempt());
+            self.ended(now, req, req.attempt());
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum SloMetric {
     GaveUp,
     /// Mean attempts per request.
     Attempts,
+    /// First arrival to the last end of a finite job (the longest replication), seconds.
+    Makespan,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -60,7 +62,7 @@ pub struct SloTerm {
     pub threshold: f64,
 }
 
-const SLO_HELP: &str = "an SLO term is METRIC OP VALUE: p50|p90|p99|p999|mean (latency with its unit s or ms, e.g. p99<=10s, p50<=800ms), success (e.g. success>=99.9%), rate_limited (429s per attempt, e.g. rate_limited<=1%), gave_up (e.g. gave_up<=0.1%), attempts (mean attempts per request, e.g. attempts<=1.5); OP is <=, <, >= or >";
+const SLO_HELP: &str = "an SLO term is METRIC OP VALUE: p50|p90|p99|p999|mean (latency with its unit s or ms, e.g. p99<=10s, p50<=800ms), success (e.g. success>=99.9%), rate_limited (429s per attempt, e.g. rate_limited<=1%), gave_up (e.g. gave_up<=0.1%), attempts (mean attempts per request, e.g. attempts<=1.5), makespan (a finite job's first arrival to last end, e.g. makespan<=90m; the search then grows the job); OP is <=, <, >= or >";
 
 /// Parses one or more comma-separated SLO terms.
 pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
@@ -90,6 +92,7 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
             "rate_limited" | "429" => SloMetric::RateLimited,
             "gave_up" => SloMetric::GaveUp,
             "attempts" => SloMetric::Attempts,
+            "makespan" => SloMetric::Makespan,
             other => {
                 return Err(format!(
                     "unknown SLO metric `{other}` in `{raw}`; {SLO_HELP}"
@@ -131,6 +134,9 @@ pub fn parse_slo(text: &str) -> Result<Vec<SloTerm>, String> {
                 v
             }
             SloMetric::Attempts => number(value)?,
+            SloMetric::Makespan => crate::time::parse_duration(value)
+                .map_err(|e| format!("`{raw}`: {e}"))?
+                .as_secs_f64(),
         };
         let upper_bound = matches!(op, Op::Le | Op::Lt);
         let wants_upper = !matches!(metric, SloMetric::Success);
@@ -182,6 +188,8 @@ pub struct Evaluation {
     /// checks): infinite when more than 1 % of requests failed.
     pub p99_all_s: f64,
     pub attempts_mean: f64,
+    /// First arrival to the last end (pooled: the longest replication), seconds.
+    pub makespan_s: Option<f64>,
     pub meets: bool,
 }
 
@@ -221,6 +229,7 @@ impl Evaluation {
             p99_s: q(0.99),
             mean_s: c.latency_us.mean().map(|m| m / 1e6),
             p99_all_s: q_all(0.99).unwrap_or(f64::INFINITY),
+            makespan_s: c.makespan_s(),
             attempts_mean: c.attempts_per_request.mean().unwrap_or(0.0),
             meets: false,
         };
@@ -238,6 +247,7 @@ impl Evaluation {
                 SloMetric::RateLimited => Some(e.rate_limited_pct),
                 SloMetric::GaveUp => Some(e.gave_up_pct),
                 SloMetric::Attempts => Some(e.attempts_mean),
+                SloMetric::Makespan => e.makespan_s,
             };
             // No succeeded request means no latency: a latency objective is then not met.
             v.is_some_and(|v| match t.op {
@@ -264,6 +274,13 @@ pub struct PlanOptions {
     /// The highest load multiplier to search (`None`: [`SATURATION`] times the load at which
     /// every model reaches its binding cap, at most [`MAX_LOAD`]).
     pub max_load: Option<f64>,
+}
+
+impl PlanOptions {
+    /// Whether the search grows the job (a makespan objective) rather than the arrival rate.
+    pub fn by_job_size(&self) -> bool {
+        self.slo.iter().any(|t| t.metric == SloMetric::Makespan)
+    }
 }
 
 /// How far past the caps the search goes: up to this many times the load at which every model
@@ -327,37 +344,35 @@ pub type Progress<'a> = &'a (dyn Fn(&str, &Evaluation) + Sync);
 impl TierSearch<'_> {
     fn evaluate(&self, load: f64) -> Evaluation {
         // Rates over the measured part of each run (after the warm-up).
-        let warmup = self.scenario.warmup.0;
-        let window_s = (self.scenario.duration.0 - warmup) as f64 / 1e9;
-        let parts: Vec<(Counters, f64)> = (0..self.opts.replications)
+        let by_size = self.opts.by_job_size();
+        let parts: Vec<(Counters, f64, f64)> = (0..self.opts.replications)
             .into_par_iter()
             .map(|k| {
                 let mut s = self.scenario.clone();
                 s.seed = run_seed(self.scenario.seed, self.key, k);
-                s.scale_load(load)
-                    .expect("loads stay within max_load, which keeps every rate allowed");
+                if by_size {
+                    s.scale_job(load);
+                } else {
+                    s.scale_load(load)
+                        .expect("loads stay within max_load, which keeps every rate allowed");
+                }
                 let (rec, outcome) = crate::simulate(&s);
                 let mut c = Counters::default();
                 for sc in &rec.streams {
                     c.merge(sc);
                 }
-                let simulated = (outcome.end.0.max(s.duration.0) - warmup) as f64 / 1e9;
-                (c, simulated)
+                let (window, simulated) = s.measured_spans(outcome.end, c.last_arrival);
+                (c, window, simulated)
             })
             .collect();
         let mut all = Counters::default();
-        let mut simulated = 0.0;
-        for (c, s) in &parts {
+        let (mut window, mut simulated) = (0.0, 0.0);
+        for (c, w, s) in &parts {
             all.merge(c);
+            window += w;
             simulated += s;
         }
-        Evaluation::from_counters(
-            load,
-            &all,
-            window_s * f64::from(self.opts.replications),
-            simulated,
-            &self.opts.slo,
-        )
+        Evaluation::from_counters(load, &all, window, simulated, &self.opts.slo)
     }
 
     /// Brackets the threshold by doubling or halving from load 1, then bisects.
@@ -429,17 +444,32 @@ pub fn plan(
         let scenario = doc.variant(overrides, &[Edit::Tier(tier.clone())])?;
         // Common random numbers: the same seeds on every tier and at every load.
         let key = 0;
-        // Rounded down a little, so that rate * load never exceeds the allowed rate.
+        // Rounded down a little, so that rate * load never exceeds the allowed rate (or the
+        // allowed number of workers). A job-size search (makespan) has no rate to exceed and
+        // no saturation: makespan grows without bound with the job, so the SLO fails in time.
+        let by_size = opts.by_job_size();
         let max_load = scenario
             .streams
             .iter()
-            .map(|st| {
-                crate::scenario::MAX_RATE_PER_SEC / st.arrivals.process.rate_per_sec()
-                    * (1.0 - 1e-9)
+            .map(|st| match &st.arrivals.process {
+                _ if by_size => MAX_LOAD,
+                crate::workload::Process::Workers(w) => {
+                    crate::scenario::MAX_WORKERS as f64 / w.count as f64
+                }
+                p => {
+                    crate::scenario::MAX_RATE_PER_SEC / p.peak_rate_per_sec().unwrap_or(1.0)
+                        * (1.0 - 1e-9)
+                }
             })
             .fold(
                 opts.max_load
-                    .unwrap_or_else(|| SATURATION * saturation_load(&scenario))
+                    .unwrap_or_else(|| {
+                        if by_size {
+                            MAX_LOAD
+                        } else {
+                            SATURATION * saturation_load(&scenario)
+                        }
+                    })
                     .min(MAX_LOAD),
                 f64::min,
             )
@@ -451,18 +481,13 @@ pub fn plan(
             max_load,
         });
     }
-    let base_offered_rps: f64 = searches
-        .first()
-        .map(|s| {
-            s.scenario
-                .streams
-                .iter()
-                .map(|st| st.arrivals.process.rate_per_sec() * active_fraction(&s.scenario, st))
-                .sum()
-        })
-        .unwrap_or(0.0);
     let results: Vec<(Option<f64>, Option<f64>, Vec<Evaluation>)> =
         searches.par_iter().map(|s| s.search(progress)).collect();
+    // What load 1 offered, as measured (the same on every tier: common random numbers).
+    let base_offered_rps = results
+        .first()
+        .and_then(|r| r.2.first())
+        .map_or(0.0, |e| e.offered_rps);
     // One load grid for every tier, up to 1.5 times the largest finite knee.
     let top = results
         .iter()
@@ -525,13 +550,10 @@ pub fn saturation_load(s: &Scenario) -> f64 {
         .enumerate()
         .filter_map(|(m, model)| {
             let streams = s.streams.iter().filter(|st| st.model == m);
-            let rps: f64 = streams
-                .clone()
-                .map(|st| st.arrivals.process.rate_per_sec())
-                .sum();
+            let rps: f64 = streams.clone().map(|st| st.peak_rate_per_sec()).sum();
             let tokens_per_min: f64 = streams
                 .map(|st| {
-                    60.0 * st.arrivals.process.rate_per_sec()
+                    60.0 * st.peak_rate_per_sec()
                         * (st.prompt_tokens.mean() + st.completion_tokens.mean())
                 })
                 .sum();
@@ -546,13 +568,6 @@ pub fn saturation_load(s: &Scenario) -> f64 {
             Some(by_rps.min(by_tpm))
         })
         .fold(0.0, f64::max)
-}
-
-/// The share of the arrival window during which a stream is active.
-fn active_fraction(s: &Scenario, st: &crate::scenario::Stream) -> f64 {
-    let d = s.duration.as_secs_f64();
-    let end = st.arrivals.end.map_or(d, |e| e.as_secs_f64().min(d));
-    ((end - st.arrivals.start.as_secs_f64()) / d).max(0.0)
 }
 
 #[cfg(test)]

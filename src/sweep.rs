@@ -479,9 +479,11 @@ pub fn progress(len: usize, what: &str) -> Option<indicatif::ProgressBar> {
 fn expected_requests(s: &Scenario) -> f64 {
     s.streams
         .iter()
-        .map(|st| st.arrivals.process.rate_per_sec())
-        .sum::<f64>()
-        * s.duration.as_secs_f64()
+        .map(|st| {
+            let open = st.mean_rate_per_sec() * s.duration.as_secs_f64();
+            st.arrivals.requests.map_or(open, |n| (n as f64).min(open))
+        })
+        .sum()
 }
 
 /// Runs the given runs in parallel; results come back in the order of `runs`, whatever the

@@ -11,11 +11,11 @@ pub mod queue;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use crate::arrivals::{Arrivals, TokenSampler};
 use crate::client::Action;
 use crate::limiter::{Decision, ModelLimiter};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
+use crate::workload::{Arrivals, TokenSampler};
 use queue::EventQueue;
 
 /// One request, as it travels through its events.
@@ -93,6 +93,7 @@ enum Purpose {
     Sizes = 2,
     Latency = 3,
     Jitter = 4,
+    Think = 5,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.
@@ -119,6 +120,18 @@ struct StreamState {
     sizes_rng: Xoshiro256PlusPlus,
     latency_rng: Xoshiro256PlusPlus,
     jitter_rng: Xoshiro256PlusPlus,
+    think_rng: Xoshiro256PlusPlus,
+}
+
+impl StreamState {
+    /// A request of this stream ended at `now`: a closed-loop worker sends its next one.
+    fn ended(&mut self, queue: &mut EventQueue<Event>, stream: u32, now: SimTime) {
+        if self.arrivals.is_closed_loop()
+            && let Some(t) = self.arrivals.worker_next(now, &mut self.think_rng)
+        {
+            queue.schedule(t, Event::Arrival { stream });
+        }
+    }
 }
 
 /// Runs a scenario to the end (drained, or cut off at its hard stop), reporting to `observer`.
@@ -135,6 +148,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             sizes_rng: stream_rng(seed, Purpose::Sizes, i),
             latency_rng: stream_rng(seed, Purpose::Latency, i),
             jitter_rng: stream_rng(seed, Purpose::Jitter, i),
+            think_rng: stream_rng(seed, Purpose::Think, i),
         })
         .collect();
     let mut limiters: Vec<ModelLimiter> = scenario
@@ -145,7 +159,12 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
 
     let mut queue: EventQueue<Event> = EventQueue::default();
     for (i, st) in streams.iter_mut().enumerate() {
-        if let Some(t) = st.arrivals.next(&mut st.arrivals_rng) {
+        if st.arrivals.is_closed_loop() {
+            // Every worker's first request (at once, or spread over the ramp).
+            for t in st.arrivals.worker_start() {
+                queue.schedule(t, Event::Arrival { stream: i as u32 });
+            }
+        } else if let Some(t) = st.arrivals.next(&mut st.arrivals_rng) {
             queue.schedule(t, Event::Arrival { stream: i as u32 });
         }
     }
@@ -169,7 +188,9 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         let req = match event {
             Event::Arrival { stream } => {
                 let st = &mut streams[stream as usize];
-                if let Some(next) = st.arrivals.next(&mut st.arrivals_rng) {
+                if !st.arrivals.is_closed_loop()
+                    && let Some(next) = st.arrivals.next(&mut st.arrivals_rng)
+                {
                     queue.schedule(next, Event::Arrival { stream });
                 }
                 let (prompt, completion) = (
@@ -198,12 +219,14 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 observer.on_event(t, req.stream);
                 observer.on_success(t, &req);
                 ended += 1;
+                streams[req.stream as usize].ended(&mut queue, req.stream, t);
                 continue;
             }
             Event::GiveUp(req) => {
                 observer.on_event(t, req.stream);
                 observer.on_give_up(t, &req);
                 ended += 1;
+                streams[req.stream as usize].ended(&mut queue, req.stream, t);
                 continue;
             }
         };
@@ -223,6 +246,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             Decision::NeverFits => {
                 observer.on_never_fits(t, &req);
                 ended += 1;
+                st.ended(&mut queue, req.stream, t);
             }
             Decision::Limited { retry_after } => {
                 let failures = req.failures + 1;
@@ -246,6 +270,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                         if heard.after(after) == t {
                             observer.on_give_up(t, &next);
                             ended += 1;
+                            st.ended(&mut queue, req.stream, t);
                         } else {
                             queue.schedule(heard.after(after), Event::GiveUp(next));
                         }

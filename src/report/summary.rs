@@ -170,13 +170,20 @@ pub struct Summary {
 /// Builds the summary of one run.
 pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> Summary {
     let warmup = scenario.warmup;
-    let window_s = SimDuration(scenario.duration.0 - warmup.0).as_secs_f64();
-    let simulated = SimDuration(outcome.end.0.max(scenario.duration.0) - warmup.0);
-    let simulated_s = simulated.as_secs_f64();
     let mut total = Counters::default();
     for c in &rec.streams {
         total.merge(c);
     }
+    let (window_s, simulated_s) = scenario.measured_spans(outcome.end, total.last_arrival);
+    let simulated = SimDuration::from_secs_f64(simulated_s);
+    // The arrival window as reported: the duration, or (a job without one) its last arrival.
+    let arrivals_end = if scenario.until_done {
+        total
+            .last_arrival
+            .map_or(SimDuration::ZERO, |t| SimDuration(t.0))
+    } else {
+        scenario.duration
+    };
     debug_assert_eq!(total.events, outcome.events);
     debug_assert!(warmup > SimDuration::ZERO || total.in_flight() == outcome.in_flight_at_end);
     let models = scenario
@@ -196,7 +203,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
                 let bucket_ns = NANOS_PER_SEC * rec.bucket_s;
                 let from = scenario.warmup.0.div_ceil(bucket_ns) * bucket_ns;
                 let t = rec.model_totals_from(mi, crate::time::SimTime(from));
-                let end = outcome.end.0.max(scenario.duration.0);
+                let end = outcome.end.0.max(arrivals_end.0);
                 (t.admitted, t.tokens, end.saturating_sub(from) as f64 / 1e9)
             } else {
                 (c.admitted, c.tokens_admitted, simulated.0 as f64 / 1e9)
@@ -235,8 +242,8 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
             limits: scenario.limits_provenance.clone(),
             tiers: scenario.tiers_provenance.clone(),
         },
-        duration_s: scenario.duration.as_secs_f64(),
-        simulated_s: SimDuration(outcome.end.0.max(scenario.duration.0)).as_secs_f64(),
+        duration_s: arrivals_end.as_secs_f64(),
+        simulated_s: SimDuration(outcome.end.0.max(arrivals_end.0)).as_secs_f64(),
         warmup_s: warmup.as_secs_f64(),
         cut_off: outcome.cut_off,
         totals: Totals::of(&total, window_s, simulated_s),

@@ -49,7 +49,11 @@ impl<'de> Deserialize<'de> for AboveMax {
     }
 }
 
-pub(super) fn validate_client(raw: &RawClient, ctx: &Ctx, path: &str) -> Result<ClientPolicy, InputError> {
+pub(super) fn validate_client(
+    raw: &RawClient,
+    ctx: &Ctx,
+    path: &str,
+) -> Result<ClientPolicy, InputError> {
     let mut p = match &raw.preset {
         Some(name) => ClientPolicy::preset(name).ok_or_else(|| {
             ctx.err(

@@ -143,7 +143,7 @@ impl Document {
             raw.seed = seed;
         }
         if let Some(d) = overrides.duration {
-            raw.duration = Dur(d);
+            raw.duration = Some(Dur(d));
         }
         let ctx = Ctx::new(&self.file, &self.source);
         validate(raw, &ctx, self.base_dir.as_deref(), &self.catalogs, warn).map_err(|e| {
@@ -213,7 +213,11 @@ pub(super) fn apply_edit(table: &mut toml::Table, edit: &Edit) -> Result<(), Str
 }
 
 /// Sets `path` to `value`, creating missing tables on the way; array indices must exist.
-pub(super) fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+pub(super) fn set_path(
+    table: &mut toml::Table,
+    path: &str,
+    value: toml::Value,
+) -> Result<(), String> {
     let segs = segments(path);
     let last = segs.len() - 1;
     let mut cur: &mut toml::Value = table

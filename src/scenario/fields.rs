@@ -291,7 +291,12 @@ pub(super) fn fmt_num(x: f64) -> String {
     }
 }
 
-pub(super) fn positive_finite(ctx: &Ctx, path: &str, x: f64, what: &str) -> Result<f64, InputError> {
+pub(super) fn positive_finite(
+    ctx: &Ctx,
+    path: &str,
+    x: f64,
+    what: &str,
+) -> Result<f64, InputError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
     } else {

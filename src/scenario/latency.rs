@@ -11,7 +11,11 @@ pub(super) struct RawLatency {
     pub(super) rate_limited_response: Option<Dur>,
 }
 
-pub(super) fn validate_latency(raw: &RawLatency, ctx: &Ctx, path: &str) -> Result<LatencyModel, InputError> {
+pub(super) fn validate_latency(
+    raw: &RawLatency,
+    ctx: &Ctx,
+    path: &str,
+) -> Result<LatencyModel, InputError> {
     let mut m = LatencyModel::default();
     if let Some(b) = raw.base {
         m.base = b.0;

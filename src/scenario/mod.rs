@@ -14,13 +14,13 @@ use rand::rngs::Xoshiro256PlusPlus;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::arrivals::{ArrivalSpec, Process, TokenDist};
 use crate::catalog::{Catalog, Milli, ModelLimits, Provenance};
 use crate::client::{AboveMax, ClientPolicy, Jitter, PRESETS, RetryAfter};
 use crate::error::{InputError, Location};
 use crate::latency::LatencyModel;
 use crate::limiter::{LimiterConfig, ModelLimiter};
 use crate::time::{SimDuration, parse_duration};
+use crate::workload::{ArrivalSpec, Process, ThinkTime, TokenDist, Workers};
 
 mod client;
 mod document;
@@ -38,11 +38,12 @@ use server::*;
 use traffic::*;
 use warnings::*;
 
-pub use document::{Document, Edit};
 use document::CatalogCache;
+pub use document::{Document, Edit};
 pub use fields::check_path;
 pub use sweep::{MAX_REPLICATIONS, SweepParam, SweepSpec, TierAxis};
 use sweep::{RawSweep, validate_sweep};
+pub use traffic::MAX_WORKERS;
 
 /// Longest arrival window accepted (the per-second time series grows with simulated time).
 pub const MAX_DURATION: SimDuration = SimDuration(30 * 24 * 3_600 * 1_000_000_000);
@@ -53,8 +54,11 @@ pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
     pub seed: u64,
-    /// Arrivals happen on `[0, duration)`.
+    /// Arrivals happen on `[0, duration)`. Without a duration in the file (every stream a
+    /// finite job), this is [`MAX_DURATION`] and `until_done` is set.
     pub duration: SimDuration,
+    /// No duration was given: the run ends when every stream's job is done.
+    pub until_done: bool,
     /// Hard stop: events after this time are not processed; `None` drains every request.
     pub stop_at: Option<SimDuration>,
     /// Requests that arrive before this are left out of the totals (not of the time series).
@@ -73,25 +77,98 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Multiplies every stream's arrival rate by `factor` (a sweep's load axis).
+    /// Multiplies every stream's arrival rate by `factor` (a sweep's load axis); closed-loop
+    /// workers get `factor` times as many workers.
     pub fn scale_load(&mut self, factor: f64) -> Result<(), String> {
         for s in &mut self.streams {
             let p = s.arrivals.process.scaled(factor);
-            let rate = p.rate_per_sec();
-            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_SEC) {
-                return Err(format!(
-                    "load {factor} gives stream {:?} a rate of {rate} requests/s; allowed: > 0 and at most {MAX_RATE_PER_SEC}",
-                    s.name
-                ));
+            if let Process::Workers(w) = &p {
+                if w.count > MAX_WORKERS {
+                    return Err(format!(
+                        "load {factor} gives stream {:?} {} workers; allowed: at most {MAX_WORKERS}",
+                        s.name, w.count
+                    ));
+                }
+            } else {
+                let rate = p.peak_rate_per_sec().unwrap_or(f64::NAN);
+                if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_SEC) {
+                    return Err(format!(
+                        "load {factor} gives stream {:?} a rate of {rate} requests/s; allowed: > 0 and at most {MAX_RATE_PER_SEC}",
+                        s.name
+                    ));
+                }
             }
             s.arrivals.process = p;
         }
         Ok(())
     }
+
+    /// Multiplies the size of every finite job by `factor` (at least one request): `plan` with a
+    /// makespan objective searches over job size.
+    pub fn scale_job(&mut self, factor: f64) {
+        for s in &mut self.streams {
+            if let Some(n) = s.arrivals.requests {
+                s.arrivals.requests = Some(((n as f64 * factor).round() as u64).max(1));
+            }
+        }
+    }
+
+    /// The measured spans of a run that ended at `end`, in seconds: the arrival window and the
+    /// simulated time, each less the warm-up. The arrival window is the duration, or (without
+    /// one) the time of the last arrival.
+    pub fn measured_spans(
+        &self,
+        end: crate::time::SimTime,
+        last_arrival: Option<crate::time::SimTime>,
+    ) -> (f64, f64) {
+        let window_end = if self.until_done {
+            last_arrival.map_or(self.warmup.0, |t| t.0)
+        } else {
+            self.duration.0
+        };
+        let from = self.warmup.0;
+        let window = window_end.saturating_sub(from).max(1);
+        let simulated = end.0.max(window_end).saturating_sub(from).max(1);
+        (window as f64 / 1e9, simulated as f64 / 1e9)
+    }
+
+    /// Whether any stream is a finite job.
+    pub fn has_jobs(&self) -> bool {
+        self.streams.iter().any(|s| s.arrivals.requests.is_some())
+    }
+}
+
+impl Stream {
+    /// The most requests per second this stream can offer: an open process's peak rate; for
+    /// closed-loop workers, count / (base latency + mean think time), since each worker waits
+    /// for its previous request to end.
+    pub fn peak_rate_per_sec(&self) -> f64 {
+        match &self.arrivals.process {
+            Process::Workers(w) => self.workers_bound(w),
+            p => p.peak_rate_per_sec().unwrap_or(0.0),
+        }
+    }
+
+    /// The mean arrival rate (workers: the same bound as [`Stream::peak_rate_per_sec`]).
+    pub fn mean_rate_per_sec(&self) -> f64 {
+        match &self.arrivals.process {
+            Process::Workers(w) => self.workers_bound(w),
+            p => p.mean_rate_per_sec().unwrap_or(0.0),
+        }
+    }
+
+    fn workers_bound(&self, w: &Workers) -> f64 {
+        let cycle = self.latency.base.as_secs_f64()
+            + w.think.as_ref().map_or(0.0, |t| t.mean().as_secs_f64());
+        w.count as f64 / cycle.max(1e-3)
+    }
 }
 
 /// Highest arrival rate of one stream, requests per second.
 pub const MAX_RATE_PER_SEC: f64 = 1e7;
+
+/// Largest finite job of one stream, in requests.
+pub const MAX_JOB_REQUESTS: i64 = 10_000_000_000;
 
 /// A model that some stream calls, with the caps that apply to it.
 #[derive(Clone, Debug, Serialize)]
@@ -159,7 +236,7 @@ struct RawScenario {
     name: String,
     description: Option<String>,
     seed: u64,
-    duration: Dur,
+    duration: Option<Dur>,
     stop_at: Option<Dur>,
     warmup: Option<Dur>,
     tier: Tier,
@@ -201,7 +278,8 @@ fn validate(
             ),
         ));
     }
-    let duration = raw.duration.0;
+    let until_done = raw.duration.is_none();
+    let duration = raw.duration.map_or(MAX_DURATION, |d| d.0);
     if duration == SimDuration::ZERO || duration > MAX_DURATION {
         return Err(ctx.err(
             "duration",
@@ -377,7 +455,22 @@ fn validate(
                 format!("stream name {name:?} is used twice; names must be unique"),
             ));
         }
-        let arrivals = validate_arrivals(&s.arrivals, ctx, &format!("{path}.arrivals"), duration)?;
+        let mut arrivals =
+            validate_arrivals(&s.arrivals, ctx, &format!("{path}.arrivals"), duration)?;
+        if let Some(n) = s.requests {
+            if !(1..=MAX_JOB_REQUESTS).contains(&n) {
+                return Err(ctx.err(
+                    &format!("{path}.requests"),
+                    format!("value {n} is not allowed: requests (the job's size) must be from 1 to {MAX_JOB_REQUESTS}"),
+                ));
+            }
+            arrivals.requests = Some(n as u64);
+        } else if until_done {
+            return Err(ctx.err(
+                &format!("{path}.requests"),
+                "missing: without a duration every stream must be a finite job (requests = N); or give the scenario a duration",
+            ));
+        }
         let prompt_tokens =
             validate_tokens(&s.prompt_tokens, ctx, &format!("{path}.prompt_tokens"))?;
         let completion_tokens = validate_tokens(
@@ -433,6 +526,7 @@ fn validate(
             description: raw.description,
             seed: raw.seed,
             duration,
+            until_done,
             stop_at,
             warmup,
             tier,

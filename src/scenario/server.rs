@@ -20,7 +20,10 @@ pub(super) struct RawServer {
     pub(super) initial_level: Option<toml::Value>,
 }
 
-pub(super) fn validate_server(raw: Option<&RawServer>, ctx: &Ctx) -> Result<LimiterConfig, InputError> {
+pub(super) fn validate_server(
+    raw: Option<&RawServer>,
+    ctx: &Ctx,
+) -> Result<LimiterConfig, InputError> {
     let mut cfg = LimiterConfig::default();
     let Some(raw) = raw else { return Ok(cfg) };
     if let Some(b) = raw.request_burst {

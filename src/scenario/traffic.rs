@@ -8,27 +8,65 @@ pub(super) struct RawStream {
     pub(super) name: Option<String>,
     pub(super) model: String,
     pub(super) arrivals: RawArrivals,
+    /// A finite job: the stream ends after this many requests.
+    pub(super) requests: Option<i64>,
     pub(super) prompt_tokens: RawTokens,
     pub(super) completion_tokens: RawTokens,
     pub(super) client: Option<RawClient>,
     pub(super) latency: Option<RawLatency>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum RawProcess {
     Poisson,
     Constant,
+    Onoff,
+    Profile,
+    Gamma,
+    Workers,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawArrivals {
     pub(super) process: RawProcess,
-    pub(super) rate_per_sec: f64,
+    pub(super) rate_per_sec: Option<f64>,
+    pub(super) cv: Option<f64>,
+    pub(super) rate_on: Option<f64>,
+    pub(super) rate_off: Option<f64>,
+    pub(super) mean_on: Option<Dur>,
+    pub(super) mean_off: Option<Dur>,
+    pub(super) points: Option<Vec<(Dur, f64)>>,
+    pub(super) repeat: Option<Dur>,
+    pub(super) count: Option<i64>,
+    pub(super) think: Option<RawThink>,
+    pub(super) ramp: Option<Dur>,
     pub(super) start: Option<Dur>,
     pub(super) end: Option<Dur>,
 }
+
+/// A think time: a duration, or a table with `dist` and durations.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawThink {
+    Fixed(Dur),
+    Dist(RawThinkDist),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawThinkDist {
+    pub(super) dist: String,
+    pub(super) value: Option<Dur>,
+    pub(super) min: Option<Dur>,
+    pub(super) max: Option<Dur>,
+    pub(super) mean: Option<Dur>,
+    pub(super) std: Option<Dur>,
+}
+
+/// Most closed-loop workers one stream may have.
+pub const MAX_WORKERS: u64 = 1_000_000;
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
 #[serde(rename_all = "lowercase")]
@@ -56,21 +94,187 @@ pub(super) fn validate_arrivals(
     path: &str,
     duration: SimDuration,
 ) -> Result<ArrivalSpec, InputError> {
-    let rate = positive_finite(
-        ctx,
-        &format!("{path}.rate_per_sec"),
-        raw.rate_per_sec,
-        "rate_per_sec (requests per second)",
-    )?;
-    if rate > 1e7 {
+    let field = |name: &str| format!("{path}.{name}");
+    let given: [(&str, bool); 12] = [
+        ("rate_per_sec", raw.rate_per_sec.is_some()),
+        ("cv", raw.cv.is_some()),
+        ("rate_on", raw.rate_on.is_some()),
+        ("rate_off", raw.rate_off.is_some()),
+        ("mean_on", raw.mean_on.is_some()),
+        ("mean_off", raw.mean_off.is_some()),
+        ("points", raw.points.is_some()),
+        ("repeat", raw.repeat.is_some()),
+        ("count", raw.count.is_some()),
+        ("think", raw.think.is_some()),
+        ("ramp", raw.ramp.is_some()),
+        ("end", false),
+    ];
+    let (name, needed, optional): (&str, &[&str], &[&str]) = match raw.process {
+        RawProcess::Poisson => ("poisson", &["rate_per_sec"], &[]),
+        RawProcess::Constant => ("constant", &["rate_per_sec"], &[]),
+        RawProcess::Gamma => ("gamma", &["rate_per_sec", "cv"], &[]),
+        RawProcess::Onoff => (
+            "onoff",
+            &["rate_on", "rate_off", "mean_on", "mean_off"],
+            &[],
+        ),
+        RawProcess::Profile => ("profile", &["points"], &["repeat"]),
+        RawProcess::Workers => ("workers", &["count"], &["think", "ramp"]),
+    };
+    for (key, present) in given {
+        if present && !needed.contains(&key) && !optional.contains(&key) {
+            let takes: Vec<&str> = needed.iter().chain(optional).copied().collect();
+            return Err(ctx.err(
+                &field(key),
+                format!(
+                    "`{key}` does not apply to process = \"{name}\", which takes {} (and start, end)",
+                    takes.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(missing) = needed
+        .iter()
+        .find(|k| given.iter().any(|(g, present)| g == *k && !present))
+    {
         return Err(ctx.err(
-            &format!("{path}.rate_per_sec"),
+            path,
             format!(
-                "value {} is not allowed: rate_per_sec must be at most 10000000",
-                fmt_num(rate)
+                "process = \"{name}\" needs {} (missing: {missing})",
+                needed.join(", ")
             ),
         ));
     }
+    let rate = |key: &str, x: f64, zero_ok: bool| -> Result<f64, InputError> {
+        let ok = x.is_finite() && (x > 0.0 || (zero_ok && x == 0.0)) && x <= MAX_RATE_PER_SEC;
+        if ok {
+            Ok(x)
+        } else {
+            Err(ctx.err(
+                &field(key),
+                format!(
+                    "value {} is not allowed: {key} must be a finite number {} (requests per second), at most 10000000",
+                    fmt_num(x),
+                    if zero_ok { ">= 0" } else { "> 0" }
+                ),
+            ))
+        }
+    };
+    let positive_duration = |key: &str, d: Option<&Dur>| -> Result<SimDuration, InputError> {
+        let d = d.map_or(SimDuration::ZERO, |d| d.0);
+        if d == SimDuration::ZERO {
+            return Err(ctx.err(
+                &field(key),
+                format!("value \"{d}\" is not allowed: {key} must be a duration > 0"),
+            ));
+        }
+        Ok(d)
+    };
+    let process = match raw.process {
+        RawProcess::Poisson => Process::Poisson {
+            rate_per_sec: rate("rate_per_sec", raw.rate_per_sec.unwrap_or(f64::NAN), false)?,
+        },
+        RawProcess::Constant => Process::Constant {
+            rate_per_sec: rate("rate_per_sec", raw.rate_per_sec.unwrap_or(f64::NAN), false)?,
+        },
+        RawProcess::Gamma => {
+            let cv = raw.cv.unwrap_or(f64::NAN);
+            if !(cv.is_finite() && (0.01..=100.0).contains(&cv)) {
+                return Err(ctx.err(
+                    &field("cv"),
+                    format!(
+                        "value {} is not allowed: cv (the gaps' coefficient of variation; 1 is Poisson) must be from 0.01 to 100",
+                        fmt_num(cv)
+                    ),
+                ));
+            }
+            Process::Gamma {
+                rate_per_sec: rate("rate_per_sec", raw.rate_per_sec.unwrap_or(f64::NAN), false)?,
+                cv,
+            }
+        }
+        RawProcess::Onoff => {
+            let rate_on = rate("rate_on", raw.rate_on.unwrap_or(f64::NAN), true)?;
+            let rate_off = rate("rate_off", raw.rate_off.unwrap_or(f64::NAN), true)?;
+            if rate_on == 0.0 && rate_off == 0.0 {
+                return Err(ctx.err(
+                    &field("rate_on"),
+                    "rate_on and rate_off are both 0: no request would ever arrive",
+                ));
+            }
+            Process::OnOff {
+                rate_on,
+                rate_off,
+                mean_on: positive_duration("mean_on", raw.mean_on.as_ref())?,
+                mean_off: positive_duration("mean_off", raw.mean_off.as_ref())?,
+            }
+        }
+        RawProcess::Profile => {
+            let raw_points = raw.points.as_deref().unwrap_or(&[]);
+            if raw_points.is_empty() {
+                return Err(ctx.err(
+                    &field("points"),
+                    "an empty list is not allowed: give [time, rate] points, e.g. [[\"0s\", 10], [\"12h\", 30]]",
+                ));
+            }
+            let mut points = Vec::with_capacity(raw_points.len());
+            for (i, (t, r)) in raw_points.iter().enumerate() {
+                let at = format!("{}[{i}]", field("points"));
+                if i == 0 && t.0 != SimDuration::ZERO {
+                    return Err(ctx.err(
+                        &at,
+                        format!("the first point is at \"{}\": it must be at \"0s\" (the stream's start)", t.0),
+                    ));
+                }
+                if i > 0 && t.0 <= raw_points[i - 1].0.0 {
+                    return Err(ctx.err(
+                        &at,
+                        format!("time \"{}\" is not allowed: point times must increase", t.0),
+                    ));
+                }
+                points.push((t.0.as_secs_f64(), rate(&format!("points[{i}]"), *r, true)?));
+            }
+            let repeat = match &raw.repeat {
+                Some(d) if d.0 <= raw_points[raw_points.len() - 1].0.0 => {
+                    return Err(ctx.err(
+                        &field("repeat"),
+                        format!(
+                            "value \"{}\" is not allowed: the period must be after the last point (\"{}\")",
+                            d.0,
+                            raw_points[raw_points.len() - 1].0.0
+                        ),
+                    ));
+                }
+                Some(d) => Some(d.0),
+                None => None,
+            };
+            if points.iter().all(|p| p.1 == 0.0) {
+                return Err(ctx.err(
+                    &field("points"),
+                    "every rate is 0: no request would ever arrive",
+                ));
+            }
+            Process::Profile { points, repeat }
+        }
+        RawProcess::Workers => {
+            let count = raw.count.unwrap_or(0);
+            if !(1..=MAX_WORKERS as i64).contains(&count) {
+                return Err(ctx.err(
+                    &field("count"),
+                    format!("value {count} is not allowed: count (workers) must be from 1 to {MAX_WORKERS}"),
+                ));
+            }
+            let think = match &raw.think {
+                None => None,
+                Some(t) => Some(validate_think(t, ctx, &field("think"))?),
+            };
+            Process::Workers(Workers {
+                count: count as u64,
+                think,
+                ramp: raw.ramp.as_ref().map_or(SimDuration::ZERO, |d| d.0),
+            })
+        }
+    };
     let start = raw.start.map_or(SimDuration::ZERO, |d| d.0);
     if start >= duration {
         return Err(ctx.err(
@@ -87,18 +291,88 @@ pub(super) fn validate_arrivals(
             format!("value \"{e}\" is not allowed: end must be after start (\"{start}\") and at most the duration (\"{duration}\")"),
         ));
     }
-    let process = match raw.process {
-        RawProcess::Poisson => Process::Poisson { rate_per_sec: rate },
-        RawProcess::Constant => Process::Constant { rate_per_sec: rate },
-    };
     Ok(ArrivalSpec {
         process,
         start,
         end,
+        requests: None,
     })
 }
 
-pub(super) fn validate_tokens(raw: &RawTokens, ctx: &Ctx, path: &str) -> Result<TokenDist, InputError> {
+fn validate_think(raw: &RawThink, ctx: &Ctx, path: &str) -> Result<ThinkTime, InputError> {
+    let d = match raw {
+        RawThink::Fixed(d) => return Ok(ThinkTime::Constant { value: d.0 }),
+        RawThink::Dist(d) => d,
+    };
+    let field = |name: &str| format!("{path}.{name}");
+    let given = [
+        ("value", d.value.is_some()),
+        ("min", d.min.is_some()),
+        ("max", d.max.is_some()),
+        ("mean", d.mean.is_some()),
+        ("std", d.std.is_some()),
+    ];
+    let needed: &[&str] = match d.dist.as_str() {
+        "constant" => &["value"],
+        "uniform" => &["min", "max"],
+        "exponential" => &["mean"],
+        "lognormal" => &["mean", "std"],
+        other => {
+            return Err(ctx.err(
+                &field("dist"),
+                format!("unknown value `{other}`: a think time's dist is constant, uniform, exponential or lognormal"),
+            ));
+        }
+    };
+    for (key, present) in given {
+        if present != needed.contains(&key) {
+            return Err(ctx.err(
+                path,
+                format!(
+                    "dist = \"{}\" takes exactly {} (durations such as \"2s\")",
+                    d.dist,
+                    needed.join(" and ")
+                ),
+            ));
+        }
+    }
+    let get = |o: &Option<Dur>| o.as_ref().map_or(SimDuration::ZERO, |x| x.0);
+    Ok(match d.dist.as_str() {
+        "constant" => ThinkTime::Constant {
+            value: get(&d.value),
+        },
+        "uniform" => {
+            let (min, max) = (get(&d.min), get(&d.max));
+            if max < min {
+                return Err(ctx.err(
+                    &field("max"),
+                    format!("value \"{max}\" is not allowed: max must be >= min (\"{min}\")"),
+                ));
+            }
+            ThinkTime::Uniform { min, max }
+        }
+        "exponential" => ThinkTime::Exponential { mean: get(&d.mean) },
+        _ => {
+            let mean = get(&d.mean);
+            if mean == SimDuration::ZERO {
+                return Err(ctx.err(
+                    &field("mean"),
+                    "value \"0s\" is not allowed: a log-normal think time needs a mean > 0",
+                ));
+            }
+            ThinkTime::Lognormal {
+                mean,
+                std: get(&d.std),
+            }
+        }
+    })
+}
+
+pub(super) fn validate_tokens(
+    raw: &RawTokens,
+    ctx: &Ctx,
+    path: &str,
+) -> Result<TokenDist, InputError> {
     const MAX_TOKENS: f64 = 1e9;
     let field = |name: &str| format!("{path}.{name}");
     let given = [

@@ -18,15 +18,12 @@ pub(super) fn warmup_warnings(
     let mut out = Vec::new();
     for (m, model) in models.iter().enumerate() {
         let mine = || streams.iter().filter(|s| s.model == m);
-        let rps: f64 = mine().map(|s| s.arrivals.process.rate_per_sec()).sum();
+        let rps: f64 = mine().map(Stream::mean_rate_per_sec).sum();
         if rps <= 0.0 {
             continue;
         }
         let tokens_per_s: f64 = mine()
-            .map(|s| {
-                s.arrivals.process.rate_per_sec()
-                    * (s.prompt_tokens.mean() + s.completion_tokens.mean())
-            })
+            .map(|s| s.mean_rate_per_sec() * (s.prompt_tokens.mean() + s.completion_tokens.mean()))
             .sum();
         let requests = (
             "requests",
@@ -87,7 +84,11 @@ pub(super) fn warmup_warnings(
 }
 
 /// Estimates how many requests of a stream can never fit the TPM capacity (20 000 draws).
-pub(super) fn never_fits_warning(s: &Stream, model: &ModelSpec, server: &LimiterConfig) -> Option<Warning> {
+pub(super) fn never_fits_warning(
+    s: &Stream,
+    model: &ModelSpec,
+    server: &LimiterConfig,
+) -> Option<Warning> {
     let limiter = ModelLimiter::new(&model.limits, server);
     let capacity = server.token_burst.or(model.limits.tpm)?;
     let prompt = s.prompt_tokens.sampler();

@@ -1,0 +1,10 @@
+//! What the traffic is: arrival processes (open loop, and closed-loop workers), finite jobs,
+//! request sizes and think times. Nothing here knows about the queue, the limiter or metrics.
+
+mod arrivals;
+mod think;
+mod tokens;
+
+pub use arrivals::{ArrivalSpec, Arrivals, Process, Workers};
+pub use think::ThinkTime;
+pub use tokens::{TokenDist, TokenSampler};

@@ -42,7 +42,8 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         let i = crate::report::summary::metric_index("latency_p99_all_s").expect("known metric");
         (a.stats[i], a.replications - a.stats[i].n)
     };
-    let headers: Vec<String> = [
+    let jobs = base.has_jobs();
+    let mut headers: Vec<String> = [
         "tier",
         "spend (USD)",
         "goodput (req/s)",
@@ -58,13 +59,16 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
     ]
     .map(String::from)
     .to_vec();
+    if jobs {
+        headers.push("makespan (s)".into());
+    }
     let table: Vec<Vec<String>> = agg
         .iter()
         .zip(&spend)
         .map(|(a, sp)| {
             let (g, ci) = mean_ci(a, "goodput_rps");
             let (p99, undefined) = p99_all(a);
-            vec![
+            let mut row = vec![
                 a.labels[0].clone(),
                 sp.map_or("by request".into(), |v| format!("{v}")),
                 format!("{g:.2}"),
@@ -81,7 +85,11 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
                 fmt_opt(a.mean("attempts_per_request_mean"), 2),
                 fmt_opt(a.mean("rps_utilisation").map(|u| 100.0 * u), 1),
                 fmt_opt(a.mean("tpm_utilisation").map(|u| 100.0 * u), 1),
-            ]
+            ];
+            if jobs {
+                row.push(fmt_opt(a.mean("makespan_s"), 1));
+            }
+            row
         })
         .collect();
     let text = text_table(&headers, &table);
@@ -98,6 +106,7 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
         ("attempts_per_request_mean", "attempts_per_request"),
         ("rps_utilisation", "rps_utilisation"),
         ("tpm_utilisation", "tpm_utilisation"),
+        ("makespan_s", "makespan_s"),
     ];
     let mut header = vec![
         "tier".to_string(),
@@ -152,6 +161,7 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
                     undefined_runs: undefined,
                     runs: a.replications,
                     attempts_per_request: mean_ci(a, "attempts_per_request_mean"),
+                    makespan_s: jobs.then(|| mean_ci(a, "makespan_s")),
                 }
             })
             .collect();
@@ -159,7 +169,13 @@ pub(super) fn compare_tiers(args: &CompareArgs, out: &mut dyn Write) -> Result<(
             .first()
             .and_then(|a| a.mean("offered_rps"))
             .unwrap_or(0.0);
-        let chart = report::figures::compare_tiers(&grid.name, offered, &bars);
+        // Closed-loop workers offer what the server lets them: the offered load then differs
+        // by tier, and no single line can be drawn.
+        let closed = base
+            .streams
+            .iter()
+            .any(|s| matches!(s.arrivals.process, crate::workload::Process::Workers(_)));
+        let chart = report::figures::compare_tiers(&grid.name, (!closed).then_some(offered), &bars);
         let r = report::charts::render(&chart).map_err(|m| chart_error("compare-tiers", m))?;
         files.push(("compare-tiers.png".into(), r.png));
         files.push(("compare-tiers.svg".into(), r.svg.clone().into_bytes()));

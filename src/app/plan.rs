@@ -80,11 +80,26 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         .map(|t| t.text.clone())
         .collect::<Vec<_>>()
         .join(", ");
+    // With a makespan objective the search grows the job, not the arrival rate.
+    let by_size = opts.by_job_size();
+    let job: u64 = base
+        .streams
+        .iter()
+        .filter_map(|s| s.arrivals.requests)
+        .sum();
     let headers: Vec<String> = [
         "tier",
         "spend (USD)",
-        "max load (x)",
-        "max offered (req/s)",
+        if by_size {
+            "max job (x)"
+        } else {
+            "max load (x)"
+        },
+        if by_size {
+            "max job (requests)"
+        } else {
+            "max offered (req/s)"
+        },
         "fails at (x)",
         "meets SLO at own load",
         "goodput at max (req/s)",
@@ -93,17 +108,25 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     ]
     .map(String::from)
     .to_vec();
+    let mut headers = headers;
+    if by_size {
+        headers.push("makespan at max (s)".into());
+    }
     let table: Vec<Vec<String>> = p
         .tiers
         .iter()
         .map(|t| {
             let k = t.at_knee.as_ref();
-            vec![
+            let mut row = vec![
                 t.tier.clone(),
                 t.spend_usd.map_or("by request".into(), |v| format!("{v}")),
                 t.knee.map_or("none".into(), |l| format!("{l:.4}")),
-                t.knee
-                    .map_or("-".into(), |l| format!("{:.2}", l * p.base_offered_rps)),
+                if by_size {
+                    t.knee
+                        .map_or("-".into(), |l| format!("{:.0}", l * job as f64))
+                } else {
+                    k.map_or("-".into(), |e| format!("{:.2}", e.offered_rps))
+                },
                 t.fails_at
                     .map_or(format!("none up to {:.4}", t.max_load), |l| {
                         format!("{l:.4}")
@@ -112,9 +135,18 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                 fmt_opt(k.map(|e| e.goodput_rps), 2),
                 k.map_or("-".into(), |e| fmt_p99_all(e.p99_all_s)),
                 fmt_opt(k.map(|e| e.success_pct), 3),
-            ]
+            ];
+            if by_size {
+                row.push(fmt_opt(k.and_then(|e| e.makespan_s), 1));
+            }
+            row
         })
         .collect();
+    let own = if by_size {
+        format!("the scenario's own job ({job} requests)")
+    } else {
+        format!("the scenario's own load ({:.2} req/s)", p.base_offered_rps)
+    };
     let verdict = match &p.cheapest {
         Some(t) => {
             let spend = p
@@ -123,15 +155,11 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                 .find(|x| &x.tier == t)
                 .and_then(|x| x.spend_usd);
             format!(
-                "cheapest tier that meets the SLO at the scenario's own load ({:.2} req/s): tier {t} (unlocked at {} cumulative spend)",
-                p.base_offered_rps,
+                "cheapest tier that meets the SLO at {own}: tier {t} (unlocked at {} cumulative spend)",
                 spend.map_or("by request".into(), |v| format!("${v}"))
             )
         }
-        None => format!(
-            "no tier meets the SLO at the scenario's own load ({:.2} req/s)",
-            p.base_offered_rps
-        ),
+        None => format!("no tier meets the SLO at {own}"),
     };
     let unbound: Vec<String> = p
         .tiers

@@ -265,6 +265,8 @@ pub struct TierBar {
     pub undefined_runs: usize,
     pub runs: usize,
     pub attempts_per_request: MeanCi,
+    /// A finite job's makespan (first arrival to last end), seconds.
+    pub makespan_s: Option<MeanCi>,
 }
 
 /// A tier's label with the spend that unlocks it: `2 ($250)`.
@@ -277,7 +279,7 @@ pub fn tier_label(tier: &str, spend_usd: Option<f64>) -> String {
 
 /// Goodput, success, p99 latency over all requests, 429s, give-ups and retry amplification
 /// per tier, with 95 % intervals.
-pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
+pub fn compare_tiers(name: &str, offered_rps: Option<f64>, bars: &[TierBar]) -> Chart {
     let cats: Vec<String> = bars
         .iter()
         .map(|b| tier_label(&b.tier, b.spend_usd))
@@ -310,48 +312,68 @@ pub fn compare_tiers(name: &str, offered_rps: f64, bars: &[TierBar]) -> Chart {
             ));
         }
     }
+    let mut panels = vec![
+        Panel::Bar(panel(
+            "goodput (succeeded / simulated time, drain included)",
+            "goodput (req/s)",
+            &|b| b.goodput,
+            offered_rps
+                .map(|y| HLine {
+                    y,
+                    label: format!("offered load ({y:.1} req/s)"),
+                })
+                .into_iter()
+                .collect(),
+        )),
+        Panel::Bar(panel(
+            "success",
+            "succeeded requests (%)",
+            &|b| b.success_pct,
+            vec![],
+        )),
+        Panel::Bar(p99),
+        Panel::Bar(panel(
+            "429s",
+            "429s (% of attempts)",
+            &|b| b.rate_limited_pct,
+            vec![],
+        )),
+        Panel::Bar(panel(
+            "gave up",
+            "requests that gave up (%)",
+            &|b| b.gave_up_pct,
+            vec![],
+        )),
+        Panel::Bar(panel(
+            "retry amplification",
+            "attempts per request (mean)",
+            &|b| b.attempts_per_request,
+            vec![],
+        )),
+    ];
+    if bars.iter().all(|b| b.makespan_s.is_some()) {
+        // A finite job: how long it takes is the answer, first.
+        panels.insert(
+            0,
+            Panel::Bar(panel(
+                "makespan of the job (first arrival to last end)",
+                "minutes",
+                &|b| {
+                    let (m, ci) = b.makespan_s.unwrap_or((0.0, None));
+                    (m / 60.0, ci.map(|(lo, hi)| (lo / 60.0, hi / 60.0)))
+                },
+                vec![],
+            )),
+        );
+    }
+    let rows = panels.len().div_ceil(2);
     Chart {
         title: format!("{name}: the same workload on each tier (bars: mean, whiskers: 95% CI)"),
-        panels: vec![
-            Panel::Bar(panel(
-                "goodput (succeeded / simulated time, drain included)",
-                "goodput (req/s)",
-                &|b| b.goodput,
-                vec![HLine {
-                    y: offered_rps,
-                    label: format!("offered load ({offered_rps:.1} req/s)"),
-                }],
-            )),
-            Panel::Bar(panel(
-                "success",
-                "succeeded requests (%)",
-                &|b| b.success_pct,
-                vec![],
-            )),
-            Panel::Bar(p99),
-            Panel::Bar(panel(
-                "429s",
-                "429s (% of attempts)",
-                &|b| b.rate_limited_pct,
-                vec![],
-            )),
-            Panel::Bar(panel(
-                "gave up",
-                "requests that gave up (%)",
-                &|b| b.gave_up_pct,
-                vec![],
-            )),
-            Panel::Bar(panel(
-                "retry amplification",
-                "attempts per request (mean)",
-                &|b| b.attempts_per_request,
-                vec![],
-            )),
-        ],
-        rows: 3,
+        panels,
+        rows,
         cols: 2,
         width: 1100,
-        height: 1150,
+        height: 380 * rows as u32 + 10,
     }
 }
 

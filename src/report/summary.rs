@@ -68,6 +68,8 @@ pub struct Totals {
     /// p99 latency over all requests, those that did not succeed counted as infinitely slow
     /// (what `--slo 'p99<=...'` checks); `null` when more than 1 % did not succeed.
     pub latency_p99_all_s: Option<f64>,
+    /// First arrival to the last end of a request, seconds (a finite job's makespan).
+    pub makespan_s: Option<f64>,
     /// Attempts per ended request.
     pub attempts_per_request: Quantiles,
     /// Time from first attempt to giving up, seconds.
@@ -107,6 +109,7 @@ impl Totals {
             gave_up_pct: pct(c.gave_up, c.requests),
             latency_s: Quantiles::of(&c.latency_us, 1e6),
             latency_p99_all_s: c.latency_quantile_all_us(0.99).map(|v| v as f64 / 1e6),
+            makespan_s: c.makespan_s(),
             attempts_per_request: Quantiles::of(&c.attempts_per_request, 1.0),
             give_up_after_s: Quantiles::of(&c.give_up_us, 1e6),
         }
@@ -283,6 +286,7 @@ pub const METRICS: &[&str] = &[
     "rps_utilisation",
     "tpm_utilisation",
     "latency_p99_all_s",
+    "makespan_s",
 ];
 
 impl Summary {
@@ -322,6 +326,7 @@ impl Summary {
             max_over(&|m| Some(m.rps_utilisation)),
             max_over(&|m| m.tpm_utilisation),
             t.latency_p99_all_s,
+            t.makespan_s,
         ];
         debug_assert_eq!(v.len(), METRICS.len());
         v

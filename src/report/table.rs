@@ -96,10 +96,38 @@ pub fn quantile_rows(s: &Summary) -> Vec<(String, Vec<String>)> {
 /// The line under the counts: success, give-ups, 429s, offered load and goodput.
 pub fn headline(s: &Summary) -> String {
     let t = &s.totals;
-    format!(
+    let mut line = format!(
         "success {:.2}% | gave up {:.2}% | 429s {:.2}% of attempts | offered {:.2} req/s | goodput {:.2} req/s",
         t.success_pct, t.gave_up_pct, t.rate_limited_pct, t.offered_rps, t.goodput_rps
-    )
+    );
+    if s.scenario.has_jobs()
+        && let Some(m) = t.makespan_s
+    {
+        line.push_str(&format!(" | makespan {}", fmt_span(m)));
+        if s.streams.len() > 1 {
+            let each: Vec<String> = s
+                .streams
+                .iter()
+                .filter_map(|st| Some(format!("{} {}", st.stream, fmt_span(st.totals.makespan_s?))))
+                .collect();
+            line.push_str(&format!("\n  makespan by stream: {}", each.join(", ")));
+        }
+    }
+    line
+}
+
+/// A span of seconds for people: `5423.1 s (1h 30m 23s)`.
+pub fn fmt_span(secs: f64) -> String {
+    let whole = secs.round() as u64;
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let readable = if h > 0 {
+        format!("{h}h {m:02}m {s:02}s")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    };
+    format!("{secs:.1} s ({readable})")
 }
 
 /// The note under the latency row when some requests did not succeed.

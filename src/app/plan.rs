@@ -229,6 +229,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         "latency_p99_all_s",
         "latency_mean_s",
         "attempts_per_request_mean",
+        "makespan_s",
         "meets_slo",
         "source",
     ])
@@ -250,6 +251,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                     crate::sweep::fmt_f64(e.p99_all_s),
                     o(e.mean_s),
                     crate::sweep::fmt_f64(e.attempts_mean),
+                    o(e.makespan_s),
                     e.meets.to_string(),
                     src.to_string(),
                 ])

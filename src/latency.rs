@@ -32,12 +32,12 @@ impl Default for LatencyModel {
 impl LatencyModel {
     pub fn service_time<R: rand::Rng + ?Sized>(
         &self,
-        completion_tokens: u64,
+        generated_tokens: u64,
         rng: &mut R,
     ) -> SimDuration {
         let mut secs = self.base.as_secs_f64();
         if let Some(speed) = self.output_tokens_per_sec {
-            secs += completion_tokens as f64 / speed;
+            secs += generated_tokens as f64 / speed;
         }
         if self.noise_sigma > 0.0 {
             let z: f64 = StandardNormal.sample(rng);

@@ -102,8 +102,10 @@ pub struct Counters {
     pub succeeded: u64,
     pub gave_up: u64,
     pub never_fits: u64,
-    /// Tokens of admitted attempts (prompt + completion), as debited from the TPM bucket.
+    /// Tokens of admitted attempts (every kind), as debited from the TPM bucket.
     pub tokens_admitted: u64,
+    /// The same tokens by kind.
+    pub tokens_by_kind: TokensByKind,
     /// End-to-end latency of succeeded requests, first attempt to completion, in microseconds.
     pub latency_us: Distribution,
     /// Time from the first attempt to giving up, in microseconds.
@@ -128,6 +130,7 @@ impl Counters {
         self.gave_up += o.gave_up;
         self.never_fits += o.never_fits;
         self.tokens_admitted += o.tokens_admitted;
+        self.tokens_by_kind.add(&o.tokens_by_kind);
         self.latency_us.merge(&o.latency_us);
         self.give_up_us.merge(&o.give_up_us);
         self.attempts_per_request.merge(&o.attempts_per_request);
@@ -165,6 +168,35 @@ impl Counters {
     /// Requests that have not ended: arrived, but neither succeeded, gave up nor never fit.
     pub fn in_flight(&self) -> u64 {
         self.requests - self.succeeded - self.gave_up - self.never_fits
+    }
+}
+
+/// Tokens of admitted attempts by kind. `cached` is a part of `prompt`; the others add up to
+/// what the TPM bucket was debited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokensByKind {
+    pub prompt: u64,
+    pub cached: u64,
+    pub image: u64,
+    pub completion: u64,
+    pub reasoning: u64,
+}
+
+impl TokensByKind {
+    fn record(&mut self, s: &crate::workload::Size) {
+        self.prompt += s.prompt;
+        self.cached += u64::from(s.cached);
+        self.image += u64::from(s.image);
+        self.completion += s.completion;
+        self.reasoning += u64::from(s.reasoning);
+    }
+
+    fn add(&mut self, o: &TokensByKind) {
+        self.prompt += o.prompt;
+        self.cached += o.cached;
+        self.image += o.image;
+        self.completion += o.completion;
+        self.reasoning += o.reasoning;
     }
 }
 
@@ -363,6 +395,7 @@ impl Observer for Recorder {
                 Decision::Admit => {
                     c.admitted += 1;
                     c.tokens_admitted += req.tokens();
+                    c.tokens_by_kind.record(&req.size);
                 }
                 Decision::Limited { .. } => c.rate_limited += 1,
                 Decision::NeverFits => c.never_fits_attempts += 1,

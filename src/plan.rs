@@ -552,10 +552,7 @@ pub fn saturation_load(s: &Scenario) -> f64 {
             let streams = s.streams.iter().filter(|st| st.model == m);
             let rps: f64 = streams.clone().map(|st| st.peak_rate_per_sec()).sum();
             let tokens_per_min: f64 = streams
-                .map(|st| {
-                    60.0 * st.peak_rate_per_sec()
-                        * (st.prompt_tokens.mean() + st.completion_tokens.mean())
-                })
+                .map(|st| 60.0 * st.peak_rate_per_sec() * st.mean_tokens())
                 .sum();
             if rps <= 0.0 {
                 return None;

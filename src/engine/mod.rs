@@ -15,7 +15,7 @@ use crate::client::Action;
 use crate::limiter::{Decision, ModelLimiter};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
-use crate::workload::{Arrivals, TokenSampler};
+use crate::workload::{Arrivals, Size, SizeSampler};
 use queue::EventQueue;
 
 /// One request, as it travels through its events.
@@ -30,14 +30,15 @@ pub struct Request {
     pub stream: u32,
     /// 429s received so far.
     pub failures: u32,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
+    /// Its tokens by kind.
+    pub size: Size,
 }
 
 impl Request {
-    /// Tokens that count toward TPM: prompt plus completion (xAI counts every token).
+    /// Tokens that count toward TPM: every kind (xAI counts prompt, image, completion and
+    /// reasoning tokens; cached prompt tokens are part of the prompt).
     pub fn tokens(&self) -> u64 {
-        self.prompt_tokens.saturating_add(self.completion_tokens)
+        self.size.total()
     }
 
     /// The number of the current attempt, from 1.
@@ -115,7 +116,7 @@ fn stream_rng(seed: u64, purpose: Purpose, stream: usize) -> Xoshiro256PlusPlus 
 
 struct StreamState {
     arrivals: Arrivals,
-    sizes: (TokenSampler, TokenSampler),
+    sizes: SizeSampler,
     arrivals_rng: Xoshiro256PlusPlus,
     sizes_rng: Xoshiro256PlusPlus,
     latency_rng: Xoshiro256PlusPlus,
@@ -143,7 +144,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         .enumerate()
         .map(|(i, s)| StreamState {
             arrivals: Arrivals::new(&s.arrivals, scenario.duration),
-            sizes: (s.prompt_tokens.sampler(), s.completion_tokens.sampler()),
+            sizes: SizeSampler::new(&s.prompt_tokens, &s.completion_tokens, &s.extra_tokens),
             arrivals_rng: stream_rng(seed, Purpose::Arrivals, i),
             sizes_rng: stream_rng(seed, Purpose::Sizes, i),
             latency_rng: stream_rng(seed, Purpose::Latency, i),
@@ -193,18 +194,14 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 {
                     queue.schedule(next, Event::Arrival { stream });
                 }
-                let (prompt, completion) = (
-                    st.sizes.0.sample(&mut st.sizes_rng),
-                    st.sizes.1.sample(&mut st.sizes_rng),
-                );
+                let size = st.sizes.sample(&mut st.sizes_rng);
                 let req = Request {
                     id: requests,
                     arrived: t,
                     previous_delay: SimDuration::ZERO,
                     stream,
                     failures: 0,
-                    prompt_tokens: prompt,
-                    completion_tokens: completion,
+                    size,
                 };
                 requests += 1;
                 observer.on_event(t, stream);
@@ -240,7 +237,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             Decision::Admit => {
                 let service = spec
                     .latency
-                    .service_time(req.completion_tokens, &mut st.latency_rng);
+                    .service_time(req.size.generated(), &mut st.latency_rng);
                 queue.schedule(t.after(service), Event::Complete(req));
             }
             Decision::NeverFits => {

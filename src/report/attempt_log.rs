@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::limiter::Decision;
 use crate::time::{SimTime, fmt_secs_exact};
 
-pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,outcome,retry_after_s\n";
+pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s\n";
 
 /// Wraps another observer and writes every attempt to a file (renamed into place by `finish`).
 pub struct AttemptLog<'a, O: Observer> {
@@ -81,12 +81,17 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         };
         let r = writeln!(
             self.out,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             req.id,
             req.attempt(),
             fmt_secs_exact(now.0),
             self.names[req.stream as usize],
             req.tokens(),
+            req.size.prompt,
+            req.size.cached,
+            req.size.image,
+            req.size.completion,
+            req.size.reasoning,
             outcome,
             retry_after
         );

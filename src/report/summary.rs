@@ -53,6 +53,8 @@ pub struct Totals {
     pub in_flight_at_end: u64,
     pub events: u64,
     pub tokens_admitted: u64,
+    /// Tokens admitted by kind: prompt (of which cached), image, completion, reasoning.
+    pub tokens_by_kind: crate::metrics::TokensByKind,
     /// Requests per second offered over the arrival window.
     pub offered_rps: f64,
     /// Succeeded requests per second over the simulated time.
@@ -98,6 +100,7 @@ impl Totals {
             in_flight_at_end: c.in_flight(),
             events: c.events,
             tokens_admitted: c.tokens_admitted,
+            tokens_by_kind: c.tokens_by_kind,
             offered_rps: c.requests as f64 / window_s,
             goodput_rps: if simulated_s > 0.0 {
                 c.succeeded as f64 / simulated_s

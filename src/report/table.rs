@@ -146,9 +146,11 @@ pub fn latency_note(s: &Summary) -> Option<String> {
     })
 }
 
-/// One line per model: its caps and how much of each was used.
+/// One line per model: its caps and how much of each was used; then, when a stream has images,
+/// cached or reasoning tokens, the tokens admitted by kind.
 pub fn model_lines(s: &Summary) -> Vec<String> {
-    s.models
+    let mut lines: Vec<String> = s
+        .models
         .iter()
         .map(|m| {
             let tpm = match (m.tpm_cap, m.tpm_utilisation) {
@@ -163,7 +165,19 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
                 m.totals.tokens_admitted
             )
         })
-        .collect()
+        .collect();
+    if s.scenario
+        .streams
+        .iter()
+        .any(|st| !st.extra_tokens.is_empty())
+    {
+        let k = &s.totals.tokens_by_kind;
+        lines.push(format!(
+            "tokens admitted by kind: prompt {} (cached {}), image {}, completion {}, reasoning {}",
+            k.prompt, k.cached, k.image, k.completion, k.reasoning
+        ));
+    }
+    lines
 }
 
 fn row(out: &mut String, label: &str, cells: &[String], width: usize) {

@@ -20,7 +20,7 @@ use crate::error::{InputError, Location};
 use crate::latency::LatencyModel;
 use crate::limiter::{LimiterConfig, ModelLimiter};
 use crate::time::{SimDuration, parse_duration};
-use crate::workload::{ArrivalSpec, Process, ThinkTime, TokenDist, Workers};
+use crate::workload::{ArrivalSpec, ExtraTokens, Process, ThinkTime, TokenDist, Workers};
 
 mod client;
 mod document;
@@ -157,6 +157,11 @@ impl Stream {
         }
     }
 
+    /// Mean tokens per request that count toward TPM (every kind).
+    pub fn mean_tokens(&self) -> f64 {
+        self.prompt_tokens.mean() + self.completion_tokens.mean() + self.extra_tokens.mean_extra()
+    }
+
     fn workers_bound(&self, w: &Workers) -> f64 {
         let cycle = self.latency.base.as_secs_f64()
             + w.think.as_ref().map_or(0.0, |t| t.mean().as_secs_f64());
@@ -191,6 +196,9 @@ pub struct Stream {
     pub arrivals: ArrivalSpec,
     pub prompt_tokens: TokenDist,
     pub completion_tokens: TokenDist,
+    /// Images, cached prompt tokens and reasoning tokens, where the stream has them.
+    #[serde(skip_serializing_if = "ExtraTokens::is_empty")]
+    pub extra_tokens: ExtraTokens,
     pub client: ClientPolicy,
     pub latency: LatencyModel,
 }
@@ -486,6 +494,7 @@ fn validate(
             Some(l) => validate_latency(l, ctx, &format!("{path}.latency"))?,
             None => default_latency.clone(),
         };
+        let extra_tokens = validate_extra_tokens(s, ctx, &path)?;
         streams.push(Stream {
             name,
             model,
@@ -493,6 +502,7 @@ fn validate(
             arrivals,
             prompt_tokens,
             completion_tokens,
+            extra_tokens,
             client,
             latency,
         });

@@ -12,6 +12,12 @@ pub(super) struct RawStream {
     pub(super) requests: Option<i64>,
     pub(super) prompt_tokens: RawTokens,
     pub(super) completion_tokens: RawTokens,
+    /// Images per request (may be 0), and the tokens of each image.
+    pub(super) images: Option<RawTokens>,
+    pub(super) image_tokens: Option<RawTokens>,
+    /// The share of the prompt that is cached: a number, or [low, high] (uniform).
+    pub(super) cached_share: Option<toml::Value>,
+    pub(super) reasoning_tokens: Option<RawTokens>,
     pub(super) client: Option<RawClient>,
     pub(super) latency: Option<RawLatency>,
 }
@@ -368,10 +374,78 @@ fn validate_think(raw: &RawThink, ctx: &Ctx, path: &str) -> Result<ThinkTime, In
     })
 }
 
+/// The optional token kinds of a stream: images (count and tokens each), cached share, reasoning.
+pub(super) fn validate_extra_tokens(
+    raw: &RawStream,
+    ctx: &Ctx,
+    path: &str,
+) -> Result<ExtraTokens, InputError> {
+    let field = |name: &str| format!("{path}.{name}");
+    let images = match (&raw.images, &raw.image_tokens) {
+        (None, None) => None,
+        (Some(n), Some(t)) => Some((
+            validate_counts(n, ctx, &field("images"), 0)?,
+            validate_tokens(t, ctx, &field("image_tokens"))?,
+        )),
+        (Some(_), None) => {
+            return Err(ctx.err(
+                &field("images"),
+                "images needs image_tokens (tokens per image; xAI documents 256 to 1,792 by image size), e.g. image_tokens = { dist = \"uniform\", min = 256, max = 1792 }",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ctx.err(
+                &field("image_tokens"),
+                "image_tokens needs images (images per request), e.g. images = { dist = \"constant\", value = 1 }",
+            ));
+        }
+    };
+    let cached_share = match &raw.cached_share {
+        None => None,
+        Some(v) => {
+            let num = |x: &toml::Value| x.as_float().or_else(|| x.as_integer().map(|i| i as f64));
+            let pair = match v {
+                toml::Value::Array(a) if a.len() == 2 => num(&a[0]).zip(num(&a[1])),
+                other => num(other).map(|x| (x, x)),
+            };
+            match pair {
+                Some((lo, hi)) if (0.0..=1.0).contains(&lo) && (lo..=1.0).contains(&hi) => {
+                    Some((lo, hi))
+                }
+                _ => {
+                    return Err(ctx.err(
+                        &field("cached_share"),
+                        format!("value {v} is not allowed: the share of the prompt that is cached, from 0 to 1, or a range [low, high] drawn uniformly"),
+                    ));
+                }
+            }
+        }
+    };
+    let reasoning_tokens = match &raw.reasoning_tokens {
+        Some(r) => Some(validate_tokens(r, ctx, &field("reasoning_tokens"))?),
+        None => None,
+    };
+    Ok(ExtraTokens {
+        images,
+        cached_share,
+        reasoning_tokens,
+    })
+}
+
 pub(super) fn validate_tokens(
     raw: &RawTokens,
     ctx: &Ctx,
     path: &str,
+) -> Result<TokenDist, InputError> {
+    validate_counts(raw, ctx, path, 1)
+}
+
+/// A distribution of whole numbers from `lowest` (0 for counts that may be none, 1 for tokens).
+pub(super) fn validate_counts(
+    raw: &RawTokens,
+    ctx: &Ctx,
+    path: &str,
+    lowest: u64,
 ) -> Result<TokenDist, InputError> {
     const MAX_TOKENS: f64 = 1e9;
     let field = |name: &str| format!("{path}.{name}");
@@ -408,12 +482,12 @@ pub(super) fn validate_tokens(
         }
     }
     let count = |name: &str, v: f64| -> Result<u64, InputError> {
-        if v.is_finite() && (1.0..=MAX_TOKENS).contains(&v) && v.fract() == 0.0 {
+        if v.is_finite() && (lowest as f64..=MAX_TOKENS).contains(&v) && v.fract() == 0.0 {
             Ok(v as u64)
         } else {
             Err(ctx.err(
                 &field(name),
-                format!("value {} is not allowed: {name} must be a whole number of tokens from 1 to 1000000000", fmt_num(v)),
+                format!("value {} is not allowed: {name} must be a whole number from {lowest} to 1000000000", fmt_num(v)),
             ))
         }
     };

@@ -23,7 +23,7 @@ pub(super) fn warmup_warnings(
             continue;
         }
         let tokens_per_s: f64 = mine()
-            .map(|s| s.mean_rate_per_sec() * (s.prompt_tokens.mean() + s.completion_tokens.mean()))
+            .map(|s| s.mean_rate_per_sec() * s.mean_tokens())
             .sum();
         let requests = (
             "requests",
@@ -91,12 +91,12 @@ pub(super) fn never_fits_warning(
 ) -> Option<Warning> {
     let limiter = ModelLimiter::new(&model.limits, server);
     let capacity = server.token_burst.or(model.limits.tpm)?;
-    let prompt = s.prompt_tokens.sampler();
-    let completion = s.completion_tokens.sampler();
+    let sizes =
+        crate::workload::SizeSampler::new(&s.prompt_tokens, &s.completion_tokens, &s.extra_tokens);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x5EED);
     let n = 20_000;
     let too_big = (0..n)
-        .filter(|_| !limiter.fits(prompt.sample(&mut rng) + completion.sample(&mut rng)))
+        .filter(|_| !limiter.fits(sizes.sample(&mut rng).total()))
         .count();
     (too_big > 0).then(|| {
         Warning(format!(

@@ -2,9 +2,11 @@
 //! request sizes and think times. Nothing here knows about the queue, the limiter or metrics.
 
 mod arrivals;
+mod sizes;
 mod think;
 mod tokens;
 
 pub use arrivals::{ArrivalSpec, Arrivals, Process, Workers};
+pub use sizes::{ExtraTokens, Size, SizeSampler};
 pub use think::ThinkTime;
 pub use tokens::{TokenDist, TokenSampler};

@@ -154,26 +154,34 @@ fn the_attempt_log_has_one_row_per_attempt() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("request_id,attempt,time_s,stream,model,tokens,outcome,retry_after_s")
+        Some(
+            "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s"
+        )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len() as u64, v["attempts"].as_u64().unwrap());
-    let limited = rows.iter().filter(|r| r[6] == "rate_limited").count() as u64;
+    let limited = rows.iter().filter(|r| r[11] == "rate_limited").count() as u64;
     assert_eq!(limited, v["rate_limited"].as_u64().unwrap());
-    assert!(rows.iter().all(|r| r.len() == 8));
+    assert!(rows.iter().all(|r| r.len() == 13));
+    // The kinds add up to the tokens counted toward TPM (cached is a part of the prompt).
+    let n = |x: &str| x.parse::<u64>().unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| n(r[5]) == n(r[6]) + n(r[8]) + n(r[9]) + n(r[10]))
+    );
     // Both streams of burst.toml appear, each with its own rows.
     for stream in ["steady", "surge"] {
         assert!(rows.iter().any(|r| r[3] == stream), "no row of {stream}");
     }
     assert!(
         rows.iter()
-            .filter(|r| r[6] == "rate_limited")
-            .all(|r| !r[7].is_empty())
+            .filter(|r| r[11] == "rate_limited")
+            .all(|r| !r[12].is_empty())
     );
     assert!(
         rows.iter()
-            .filter(|r| r[6] == "admitted")
-            .all(|r| r[7].is_empty())
+            .filter(|r| r[11] == "admitted")
+            .all(|r| r[12].is_empty())
     );
 }
 

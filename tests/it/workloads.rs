@@ -176,3 +176,67 @@ fn bad_processes_are_refused_with_the_field() {
     let e = ratesim::scenario::parse(&src, "bad.toml", None, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("traffic[0].requests"), "{e}");
 }
+
+#[test]
+fn every_token_kind_counts_toward_tpm_and_generated_tokens_take_output_time() {
+    // 100 prompt (a quarter cached) + 2 images x 300 + 50 completion + 200 reasoning = 950
+    // tokens a request. The inline cap of 57,000 TPM refills 950 tokens/s: one request a second,
+    // after a full bucket of 60. Constant 2/s for 60 s, no retries: 60 + 60 admitted.
+    let src = r#"
+name = "kinds"
+seed = 2
+duration = "60s"
+tier = 0
+
+[client]
+preset = "none"
+
+[latency]
+base = "1s"
+output_tokens_per_sec = 250
+
+[[limits]]
+model = "vision"
+rps = 1000
+tpm = 57000
+
+[[traffic]]
+model = "vision"
+arrivals = { process = "constant", rate_per_sec = 2 }
+prompt_tokens = { dist = "constant", value = 100 }
+cached_share = 0.25
+images = { dist = "constant", value = 2 }
+image_tokens = { dist = "constant", value = 300 }
+completion_tokens = { dist = "constant", value = 50 }
+reasoning_tokens = { dist = "constant", value = 200 }
+"#;
+    let s = scenario(src);
+    let (t, outcome, _) = totals(&s);
+    assert!(
+        (t.admitted as i64 - 120).abs() <= 1,
+        "admitted {}",
+        t.admitted
+    );
+    assert_eq!(t.tokens_admitted, 950 * t.admitted);
+    let k = t.tokens_by_kind;
+    assert_eq!(
+        (k.prompt, k.cached, k.image, k.completion, k.reasoning),
+        (
+            100 * t.admitted,
+            25 * t.admitted,
+            600 * t.admitted,
+            50 * t.admitted,
+            200 * t.admitted
+        )
+    );
+    // Service time: 1 s + (50 + 200) / 250 per s = 2 s for every admitted request.
+    assert_eq!(t.latency_us.max(), Some(2_000_000));
+    assert_conserved(&t, &outcome);
+    // Images without their tokens per image are refused.
+    let bad = src.replace("image_tokens = { dist = \"constant\", value = 300 }\n", "");
+    let e = ratesim::scenario::parse(&bad, "bad.toml", None, &Default::default()).unwrap_err();
+    assert!(e.to_string().contains("images needs image_tokens"), "{e}");
+    let bad = src.replace("cached_share = 0.25", "cached_share = 1.5");
+    let e = ratesim::scenario::parse(&bad, "bad.toml", None, &Default::default()).unwrap_err();
+    assert!(e.to_string().contains("traffic[0].cached_share"), "{e}");
+}

@@ -189,12 +189,14 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         let req = match event {
             Event::Arrival { stream } => {
                 let st = &mut streams[stream as usize];
+                // A trace row's sizes belong to this arrival: take them before the next row.
+                let traced = st.arrivals.take_size();
                 if !st.arrivals.is_closed_loop()
                     && let Some(next) = st.arrivals.next(&mut st.arrivals_rng)
                 {
                     queue.schedule(next, Event::Arrival { stream });
                 }
-                let size = st.sizes.sample(&mut st.sizes_rng);
+                let size = traced.unwrap_or_else(|| st.sizes.sample(&mut st.sizes_rng));
                 let req = Request {
                     id: requests,
                     arrived: t,

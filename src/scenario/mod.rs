@@ -157,9 +157,16 @@ impl Stream {
         }
     }
 
-    /// Mean tokens per request that count toward TPM (every kind).
+    /// Mean tokens per request that count toward TPM (every kind; a trace's from its rows).
     pub fn mean_tokens(&self) -> f64 {
-        self.prompt_tokens.mean() + self.completion_tokens.mean() + self.extra_tokens.mean_extra()
+        match &self.arrivals.process {
+            Process::Trace(t) => t.mean_tokens,
+            _ => {
+                self.prompt_tokens.mean()
+                    + self.completion_tokens.mean()
+                    + self.extra_tokens.mean_extra()
+            }
+        }
     }
 
     fn workers_bound(&self, w: &Workers) -> f64 {
@@ -463,8 +470,14 @@ fn validate(
                 format!("stream name {name:?} is used twice; names must be unique"),
             ));
         }
-        let mut arrivals =
-            validate_arrivals(&s.arrivals, ctx, &format!("{path}.arrivals"), duration)?;
+        let mut arrivals = validate_arrivals(
+            &s.arrivals,
+            ctx,
+            &format!("{path}.arrivals"),
+            duration,
+            base_dir,
+        )?;
+        let is_trace = matches!(arrivals.process, Process::Trace(_));
         if let Some(n) = s.requests {
             if !(1..=MAX_JOB_REQUESTS).contains(&n) {
                 return Err(ctx.err(
@@ -473,19 +486,27 @@ fn validate(
                 ));
             }
             arrivals.requests = Some(n as u64);
-        } else if until_done {
+        } else if until_done && !matches!(&arrivals.process, Process::Trace(t) if !t.looped) {
             return Err(ctx.err(
                 &format!("{path}.requests"),
                 "missing: without a duration every stream must be a finite job (requests = N); or give the scenario a duration",
             ));
         }
-        let prompt_tokens =
-            validate_tokens(&s.prompt_tokens, ctx, &format!("{path}.prompt_tokens"))?;
-        let completion_tokens = validate_tokens(
-            &s.completion_tokens,
-            ctx,
-            &format!("{path}.completion_tokens"),
-        )?;
+        // A trace's rows give the sizes; other streams draw them.
+        let sizes = |raw: &Option<traffic::RawTokens>,
+                     key: &str|
+         -> Result<TokenDist, InputError> {
+            match raw {
+                Some(r) => validate_tokens(r, ctx, &format!("{path}.{key}")),
+                None if is_trace => Ok(TokenDist::Constant { value: 1 }),
+                None => Err(ctx.err(
+                    &path,
+                    format!("missing {key}: a stream needs prompt_tokens and completion_tokens (a trace's rows give them instead)"),
+                )),
+            }
+        };
+        let prompt_tokens = sizes(&s.prompt_tokens, "prompt_tokens")?;
+        let completion_tokens = sizes(&s.completion_tokens, "completion_tokens")?;
         let client = match &s.client {
             Some(c) => validate_client(c, ctx, &format!("{path}.client"))?,
             None => default_client.clone(),
@@ -495,6 +516,22 @@ fn validate(
             None => default_latency.clone(),
         };
         let extra_tokens = validate_extra_tokens(s, ctx, &path)?;
+        if is_trace && let Process::Trace(t) = &mut arrivals.process {
+            t.model = s.model.clone();
+            t.stream = name.clone();
+            t.tokens_per_image = extra_tokens
+                .images
+                .as_ref()
+                .map(|(_, per)| per.mean().round() as u64);
+            read_trace(t, ctx, &format!("{path}.arrivals"))?;
+            if t.skipped > 0 {
+                warnings.push(Warning(format!(
+                    "stream {name:?}: {} bad rows of {} were skipped (on_bad_row = \"skip\")",
+                    t.skipped,
+                    t.file.display()
+                )));
+            }
+        }
         streams.push(Stream {
             name,
             model,

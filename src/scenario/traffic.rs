@@ -10,8 +10,9 @@ pub(super) struct RawStream {
     pub(super) arrivals: RawArrivals,
     /// A finite job: the stream ends after this many requests.
     pub(super) requests: Option<i64>,
-    pub(super) prompt_tokens: RawTokens,
-    pub(super) completion_tokens: RawTokens,
+    /// Required, except for a trace (whose rows give the sizes).
+    pub(super) prompt_tokens: Option<RawTokens>,
+    pub(super) completion_tokens: Option<RawTokens>,
     /// Images per request (may be 0), and the tokens of each image.
     pub(super) images: Option<RawTokens>,
     pub(super) image_tokens: Option<RawTokens>,
@@ -31,6 +32,7 @@ pub(super) enum RawProcess {
     Profile,
     Gamma,
     Workers,
+    Trace,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +50,11 @@ pub(super) struct RawArrivals {
     pub(super) count: Option<i64>,
     pub(super) think: Option<RawThink>,
     pub(super) ramp: Option<Dur>,
+    pub(super) file: Option<String>,
+    pub(super) time_scale: Option<f64>,
+    #[serde(rename = "loop")]
+    pub(super) looped: Option<bool>,
+    pub(super) on_bad_row: Option<String>,
     pub(super) start: Option<Dur>,
     pub(super) end: Option<Dur>,
 }
@@ -99,9 +106,14 @@ pub(super) fn validate_arrivals(
     ctx: &Ctx,
     path: &str,
     duration: SimDuration,
+    base_dir: Option<&Path>,
 ) -> Result<ArrivalSpec, InputError> {
     let field = |name: &str| format!("{path}.{name}");
-    let given: [(&str, bool); 12] = [
+    let given: [(&str, bool); 16] = [
+        ("file", raw.file.is_some()),
+        ("time_scale", raw.time_scale.is_some()),
+        ("loop", raw.looped.is_some()),
+        ("on_bad_row", raw.on_bad_row.is_some()),
         ("rate_per_sec", raw.rate_per_sec.is_some()),
         ("cv", raw.cv.is_some()),
         ("rate_on", raw.rate_on.is_some()),
@@ -126,6 +138,7 @@ pub(super) fn validate_arrivals(
         ),
         RawProcess::Profile => ("profile", &["points"], &["repeat"]),
         RawProcess::Workers => ("workers", &["count"], &["think", "ramp"]),
+        RawProcess::Trace => ("trace", &["file"], &["time_scale", "loop", "on_bad_row"]),
     };
     for (key, present) in given {
         if present && !needed.contains(&key) && !optional.contains(&key) {
@@ -279,6 +292,70 @@ pub(super) fn validate_arrivals(
                 think,
                 ramp: raw.ramp.as_ref().map_or(SimDuration::ZERO, |d| d.0),
             })
+        }
+        RawProcess::Trace => {
+            let name = raw.file.clone().unwrap_or_default();
+            let p = Path::new(&name);
+            let file = match base_dir {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p.to_path_buf(),
+            };
+            let format = crate::workload::trace::format_of(&file).ok_or_else(|| {
+                ctx.err(
+                    &field("file"),
+                    format!("`{name}`: a trace is a .csv file, or JSON Lines (.jsonl or .ndjson)"),
+                )
+            })?;
+            let time_scale = raw.time_scale.unwrap_or(1.0);
+            if !(time_scale.is_finite() && time_scale > 0.0 && time_scale <= 1e6) {
+                return Err(ctx.err(
+                    &field("time_scale"),
+                    format!("value {} is not allowed: time_scale (replay speed; 3 replays 3x faster) must be > 0 and at most 1000000", fmt_num(time_scale)),
+                ));
+            }
+            let skip_bad_rows = match raw.on_bad_row.as_deref() {
+                None | Some("error") => false,
+                Some("skip") => true,
+                Some(other) => {
+                    return Err(ctx.err(
+                        &field("on_bad_row"),
+                        format!("unknown value `{other}`: \"error\" (the default: a bad row stops with its line) or \"skip\" (count and report them)"),
+                    ));
+                }
+            };
+            let start = raw.start.map_or(SimDuration::ZERO, |d| d.0);
+            let end = raw.end.map(|d| d.0);
+            if let Some(e) = end
+                && e <= start
+            {
+                return Err(ctx.err(
+                    &field("end"),
+                    format!("value \"{e}\" is not allowed: the trace window's end must be after its start (\"{start}\")"),
+                ));
+            }
+            // In a trace, start and end select a window of trace time; the stream itself
+            // starts at the scenario's start. The file is read once the stream's model is known.
+            return Ok(ArrivalSpec {
+                process: Process::Trace(crate::workload::trace::TraceSpec {
+                    file,
+                    format,
+                    time_scale,
+                    start,
+                    end,
+                    looped: raw.looped.unwrap_or(false),
+                    skip_bad_rows,
+                    model: String::new(),
+                    stream: String::new(),
+                    tokens_per_image: None,
+                    rows: 0,
+                    skipped: 0,
+                    span: SimDuration::ZERO,
+                    mean_tokens: 0.0,
+                }),
+                start: SimDuration::ZERO,
+                end: None,
+                requests: None,
+            });
         }
     };
     let start = raw.start.map_or(SimDuration::ZERO, |d| d.0);
@@ -536,4 +613,58 @@ pub(super) fn validate_counts(
             TokenDist::Lognormal { mean, std }
         }
     })
+}
+
+/// Reads a whole trace once (streamed): every row checked, the rows this stream replays counted.
+pub(super) fn read_trace(
+    t: &mut crate::workload::trace::TraceSpec,
+    ctx: &Ctx,
+    path: &str,
+) -> Result<(), InputError> {
+    let scan = crate::workload::trace::scan(t).map_err(|e| {
+        let file = t.file.display().to_string();
+        if e.line == 0 {
+            return ctx.err(&format!("{path}.file"), format!("`{file}`: {}", e.message));
+        }
+        let mut err = InputError::new(
+            file,
+            format!(
+                "{}{} (set on_bad_row = \"skip\" in {} to skip bad rows)",
+                if e.column.is_empty() {
+                    String::new()
+                } else {
+                    format!("column {}: ", e.column)
+                },
+                e.message,
+                ctx.file
+            ),
+        )
+        .at(Location::line(e.line as usize));
+        if !e.column.is_empty() {
+            err = err.field(e.column);
+        }
+        err
+    })?;
+    if scan.rows == 0 {
+        return Err(ctx.err(
+            &format!("{path}.file"),
+            format!(
+                "`{}` has no row for this stream (model {:?}, stream {:?}) in its window",
+                t.file.display(),
+                t.model,
+                t.stream
+            ),
+        ));
+    }
+    t.rows = scan.rows;
+    t.skipped = scan.skipped;
+    t.mean_tokens = scan.tokens as f64 / scan.rows as f64;
+    // The loop period: the window, or (without an end) up to the last row plus the mean gap.
+    let last = scan.last.saturating_sub(t.start.0);
+    t.span = match t.end {
+        Some(e) => SimDuration(e.0 - t.start.0),
+        None if scan.rows > 1 => SimDuration(last + last / (scan.rows - 1)),
+        None => SimDuration(last.max(1)),
+    };
+    Ok(())
 }

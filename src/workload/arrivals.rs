@@ -6,7 +6,8 @@
 use rand_distr::{Distribution, Exp1, Gamma};
 use serde::Serialize;
 
-use super::ThinkTime;
+use super::trace::{Replay, TraceSpec};
+use super::{Size, ThinkTime};
 use crate::time::{NANOS_PER_SEC, SimDuration, SimTime};
 
 /// How a stream's requests come.
@@ -41,6 +42,8 @@ pub enum Process {
     /// Closed loop: `count` workers, each sending its next request when its previous one ends
     /// (succeeded, gave up or never fit), after an optional think time.
     Workers(Workers),
+    /// A request log replayed: each row's time and sizes (see [`super::trace`]).
+    Trace(TraceSpec),
 }
 
 /// Closed-loop workers.
@@ -79,6 +82,14 @@ impl Process {
                 })
             }
             Process::Workers(_) => None,
+            Process::Trace(t) => {
+                let span = t.span.as_secs_f64() / t.time_scale;
+                Some(if span > 0.0 {
+                    t.rows as f64 / span
+                } else {
+                    t.rows as f64
+                })
+            }
         }
     }
 
@@ -125,6 +136,10 @@ impl Process {
             Process::Workers(w) => Process::Workers(Workers {
                 count: ((w.count as f64 * factor).round() as u64).max(1),
                 ..w.clone()
+            }),
+            Process::Trace(t) => Process::Trace(TraceSpec {
+                time_scale: t.time_scale * factor,
+                ..t.clone()
             }),
         }
     }
@@ -235,7 +250,6 @@ impl Profile {
 }
 
 /// Per-process state of an open-loop stream.
-#[derive(Clone, Debug)]
 enum State {
     Plain,
     OnOff {
@@ -246,10 +260,11 @@ enum State {
     Gamma(Gamma<f64>),
     /// Workers are started and restarted by the engine.
     Closed,
+    /// A trace being read, and the sizes of the row of the arrival scheduled last.
+    Trace(Box<Replay>, Option<Size>),
 }
 
 /// The state of one stream's arrivals during a run.
-#[derive(Clone, Debug)]
 pub struct Arrivals {
     process: Process,
     state: State,
@@ -288,6 +303,7 @@ impl Arrivals {
                 )
             }
             Process::Workers(_) => State::Closed,
+            Process::Trace(t) => State::Trace(Box::new(Replay::new(t)), None),
         };
         Arrivals {
             process: spec.process.clone(),
@@ -298,6 +314,15 @@ impl Arrivals {
             limit: spec.requests.unwrap_or(u64::MAX),
             last: SimTime(spec.start.0),
             initialised: false,
+        }
+    }
+
+    /// The sizes of the arrival scheduled last, when they come from a trace row (take them
+    /// when that arrival happens, before asking for the next one).
+    pub fn take_size(&mut self) -> Option<Size> {
+        match &mut self.state {
+            State::Trace(_, size) => size.take(),
+            _ => None,
         }
     }
 
@@ -414,6 +439,11 @@ impl Arrivals {
                     let len: f64 = Exp1.sample(rng);
                     *switch_at = now.after(SimDuration(nanos(len * mean).max(1)));
                 }
+            }
+            (Process::Trace(_), State::Trace(replay, pending)) => {
+                let (t, size) = replay.next_request()?;
+                *pending = Some(size);
+                self.start.after(SimDuration(t.0))
             }
             (Process::Profile { .. }, State::Profile(p)) => {
                 // Time rescaling: the next arrival is where the integral of the rate has grown

@@ -5,6 +5,7 @@ mod arrivals;
 mod sizes;
 mod think;
 mod tokens;
+pub mod trace;
 
 pub use arrivals::{ArrivalSpec, Arrivals, Process, Workers};
 pub use sizes::{ExtraTokens, Size, SizeSampler};

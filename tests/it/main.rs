@@ -7,6 +7,7 @@ mod oracle;
 mod properties;
 mod regressions;
 mod sweeps;
+mod traces;
 mod workloads;
 
 use ratesim::engine::{Observer, Request, RunOutcome};

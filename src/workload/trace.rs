@@ -1,0 +1,592 @@
+//! Trace replay: a request log (CSV, or JSON Lines as usage exports look) replayed row by row.
+//!
+//! The file is streamed: a reader holds one row at a time, so a 10-million-line trace runs in
+//! the memory of a 10-line one. Validation reads the whole file once (every bad row is an error
+//! naming the line, the column and the value, unless bad rows are skipped); the run reads it
+//! again from the start.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Size;
+use crate::time::{NANOS_PER_SEC, SimDuration, SimTime};
+
+/// The columns a trace may have (CSV headers, or JSON keys).
+pub const COLUMNS: [&str; 10] = [
+    "timestamp",
+    "model",
+    "stream",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "image_tokens",
+    "images",
+    "reasoning_tokens",
+    "time",
+];
+
+/// Largest token count of one kind in one row.
+const MAX_TOKENS: u64 = 1_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceFormat {
+    Csv,
+    Jsonl,
+}
+
+/// A validated trace and how to replay it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceSpec {
+    pub file: PathBuf,
+    pub format: TraceFormat,
+    /// Replay this many times faster (a load multiplier scales it).
+    pub time_scale: f64,
+    /// The window of trace time replayed: `[start, end)`; replay time zero is `start`.
+    pub start: SimDuration,
+    pub end: Option<SimDuration>,
+    /// Start over when the window (or the file) ends.
+    #[serde(rename = "loop")]
+    pub looped: bool,
+    /// Skip rows that do not parse (counted) instead of refusing the file.
+    pub skip_bad_rows: bool,
+    /// Replay only the rows whose `model` (and `stream`) columns name this stream's model (and
+    /// name), where the trace has those columns.
+    pub model: String,
+    pub stream: String,
+    /// Tokens per image, when the trace gives `images` counts instead of `image_tokens`:
+    /// the stream's `image_tokens` distribution's mean, rounded.
+    pub tokens_per_image: Option<u64>,
+    /// What validation found: rows replayed per pass, rows skipped, the window's length.
+    pub rows: u64,
+    pub skipped: u64,
+    pub span: SimDuration,
+    /// Mean tokens per replayed row (every kind that counts toward TPM).
+    pub mean_tokens: f64,
+}
+
+/// One row of a trace, parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Trace time, nanoseconds from the trace's zero (seconds from the start, or the first
+    /// RFC 3339 timestamp).
+    pub time: u64,
+    pub size: Size,
+}
+
+/// Why a row was refused: the line, the column and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// Reads a trace row by row.
+pub struct TraceReader {
+    lines: Box<dyn BufRead + Send>,
+    format: TraceFormat,
+    /// CSV: the index of each known column in the header.
+    index: [Option<usize>; COLUMNS.len()],
+    line: u64,
+    buf: String,
+    /// RFC 3339 timestamps: the first one (unix ns), which is trace time zero.
+    origin: Option<i128>,
+    model: String,
+    stream: String,
+    tokens_per_image: Option<u64>,
+}
+
+impl TraceReader {
+    /// Opens a trace and reads its header (CSV).
+    pub fn open(spec: &TraceSpec) -> Result<TraceReader, RowError> {
+        let file = File::open(&spec.file).map_err(|e| RowError {
+            line: 0,
+            column: String::new(),
+            message: format!("cannot read the trace: {e}"),
+        })?;
+        let mut r = TraceReader {
+            lines: Box::new(BufReader::with_capacity(1 << 16, file)),
+            format: spec.format,
+            index: [None; COLUMNS.len()],
+            line: 0,
+            buf: String::new(),
+            origin: None,
+            model: spec.model.clone(),
+            stream: spec.stream.clone(),
+            tokens_per_image: spec.tokens_per_image,
+        };
+        if r.format == TraceFormat::Csv {
+            if !r.read_line()? {
+                return Err(r.error("", "the file is empty: a CSV trace starts with a header"));
+            }
+            let header: Vec<String> = split_csv(&r.buf).map(|c| c.trim().to_string()).collect();
+            for (i, name) in header.iter().enumerate() {
+                match COLUMNS.iter().position(|c| c == name) {
+                    Some(k) => r.index[k] = Some(i),
+                    None => {
+                        return Err(r.error(
+                            name,
+                            &format!(
+                                "unknown column `{name}`; a trace has {}",
+                                COLUMNS[..9].join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            if r.index[0].is_none() && r.index[9].is_some() {
+                r.index[0] = r.index[9];
+            }
+            for needed in ["timestamp", "prompt_tokens", "completion_tokens"] {
+                if r.index[col(needed)].is_none() {
+                    return Err(r.error(
+                        needed,
+                        &format!("the header has no `{needed}` column (needed: timestamp, prompt_tokens, completion_tokens)"),
+                    ));
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    fn error(&self, column: &str, message: &str) -> RowError {
+        RowError {
+            line: self.line,
+            column: column.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Reads the next non-empty line into `buf`; false at the end of the file.
+    fn read_line(&mut self) -> Result<bool, RowError> {
+        loop {
+            self.buf.clear();
+            let n = self.lines.read_line(&mut self.buf).map_err(|e| RowError {
+                line: self.line + 1,
+                column: String::new(),
+                message: format!("cannot read: {e}"),
+            })?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.line += 1;
+            if !self.buf.trim().is_empty() {
+                let len = self.buf.trim_end_matches(['\n', '\r']).len();
+                self.buf.truncate(len);
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The next row this stream replays: `Ok(None)` at the end of the file, `Err` for a row
+    /// that does not parse (the caller skips it or refuses the file). Rows of other models or
+    /// streams are passed over.
+    pub fn next_row(&mut self) -> Result<Option<Row>, RowError> {
+        loop {
+            if !self.read_line()? {
+                return Ok(None);
+            }
+            match self.parse()? {
+                Some(row) => return Ok(Some(row)),
+                None => continue,
+            }
+        }
+    }
+
+    /// Parses `buf`; `None` for a row of another model or stream.
+    fn parse(&mut self) -> Result<Option<Row>, RowError> {
+        let mut fields: [Option<String>; COLUMNS.len()] = Default::default();
+        match self.format {
+            TraceFormat::Csv => {
+                for (i, cell) in split_csv(&self.buf).enumerate() {
+                    if let Some(k) = self.index.iter().position(|&x| x == Some(i)) {
+                        let cell = cell.trim();
+                        if !cell.is_empty() {
+                            fields[k] = Some(cell.to_string());
+                        }
+                    }
+                }
+            }
+            TraceFormat::Jsonl => {
+                let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&self.buf)
+                    .map_err(|e| self.error("", &format!("not a JSON object: {e}")))?;
+                for (key, value) in v {
+                    let k = COLUMNS.iter().position(|c| *c == key).ok_or_else(|| {
+                        self.error(
+                            &key,
+                            &format!(
+                                "unknown key `{key}`; a trace has {}",
+                                COLUMNS[..9].join(", ")
+                            ),
+                        )
+                    })?;
+                    fields[k] = match value {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s),
+                        serde_json::Value::Number(n) => Some(n.to_string()),
+                        other => {
+                            return Err(self.error(
+                                &key,
+                                &format!("value {other} is not allowed: a number or a string"),
+                            ));
+                        }
+                    };
+                }
+                if fields[0].is_none() {
+                    fields[0] = fields[9].take();
+                }
+            }
+        }
+        let text = |k: usize| fields[k].as_deref();
+        if let Some(m) = text(col("model"))
+            && m != self.model
+        {
+            return Ok(None);
+        }
+        if let Some(s) = text(col("stream"))
+            && s != self.stream
+        {
+            return Ok(None);
+        }
+        let time_text = text(0)
+            .ok_or_else(|| self.error("timestamp", "missing: each row needs a timestamp"))?;
+        let time = self.parse_time(time_text)?;
+        let count = |name: &str, required: bool| -> Result<u64, RowError> {
+            match text(col(name)) {
+                None if required => Err(self.error(name, "missing: a whole number of tokens")),
+                None => Ok(0),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .or_else(|| {
+                        // 12.0 from a JSON export is 12.
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+                            .map(|x| x as u64)
+                    })
+                    .filter(|&n| n <= MAX_TOKENS)
+                    .ok_or_else(|| {
+                        self.error(
+                            name,
+                            &format!("value `{v}` is not allowed: a whole number of tokens from 0 to {MAX_TOKENS}"),
+                        )
+                    }),
+            }
+        };
+        let prompt = count("prompt_tokens", true)?;
+        let completion = count("completion_tokens", true)?;
+        let cached = count("cached_tokens", false)?;
+        if cached > prompt {
+            return Err(self.error(
+                "cached_tokens",
+                &format!("value {cached} is more than prompt_tokens ({prompt}): cached tokens are a part of the prompt"),
+            ));
+        }
+        let mut image = count("image_tokens", false)?;
+        let images = count("images", false)?;
+        if images > 0 {
+            match self.tokens_per_image {
+                Some(per) if text(col("image_tokens")).is_none() => image = images * per,
+                Some(_) => {}
+                None => {
+                    return Err(self.error(
+                        "images",
+                        "an images count needs the stream's image_tokens (tokens per image), or give image_tokens in the trace",
+                    ));
+                }
+            }
+        }
+        let reasoning = count("reasoning_tokens", false)?;
+        if prompt + completion + image + reasoning == 0 {
+            return Err(self.error("prompt_tokens", "a request with no tokens at all"));
+        }
+        let small = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        Ok(Some(Row {
+            time,
+            size: Size {
+                prompt,
+                completion,
+                image: small(image),
+                cached: small(cached),
+                reasoning: small(reasoning),
+            },
+        }))
+    }
+
+    /// Seconds from the start (`12.5`, exact to the nanosecond), or RFC 3339
+    /// (`2026-11-26T10:00:00.5Z`), whose first value is time zero.
+    fn parse_time(&mut self, v: &str) -> Result<u64, RowError> {
+        if let Some(ns) = exact_seconds(v) {
+            return Ok(ns);
+        }
+        match rfc3339_ns(v) {
+            Some(abs) => {
+                let origin = *self.origin.get_or_insert(abs);
+                u64::try_from(abs - origin).map_err(|_| {
+                    self.error(
+                        "timestamp",
+                        &format!("`{v}` is before the trace's first timestamp: rows must be in time order"),
+                    )
+                })
+            }
+            None => Err(self.error(
+                "timestamp",
+                &format!("`{v}` is not a timestamp: seconds from the start (e.g. 12.5) or RFC 3339 (e.g. 2026-11-26T10:00:00Z)"),
+            )),
+        }
+    }
+}
+
+fn col(name: &str) -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .expect("a known column")
+}
+
+/// The cells of a CSV line (quotes allowed around a cell; no line breaks inside cells).
+fn split_csv(line: &str) -> impl Iterator<Item = &str> {
+    line.split(',').map(|c| c.trim().trim_matches('"'))
+}
+
+/// `12.5` seconds as nanoseconds, exactly (at most 9 decimals).
+fn exact_seconds(v: &str) -> Option<u64> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 9
+    {
+        return None;
+    }
+    let whole: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut ns = whole.checked_mul(NANOS_PER_SEC)?;
+    let mut unit = NANOS_PER_SEC;
+    for d in frac.bytes() {
+        unit /= 10;
+        ns = ns.checked_add(u64::from(d - b'0') * unit)?;
+    }
+    Some(ns)
+}
+
+/// RFC 3339 (`2026-11-26T10:00:00.123Z`, `...+02:00`) as nanoseconds since 1970.
+fn rfc3339_ns(v: &str) -> Option<i128> {
+    let b = v.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = v.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[13] != b':'
+        || b[16] != b':'
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_ns: i128 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &v[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        frac_ns = digits.parse::<i128>().ok()? * 10i128.pow(9 - digits.len() as u32);
+    }
+    let offset_s: i64 = match &v[i..] {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && matches!(&tz[..1], "+" | "-") && &tz[3..4] == ":" => {
+            let h: i64 = tz[1..3].parse().ok()?;
+            let m: i64 = tz[4..6].parse().ok()?;
+            let s = h * 3600 + m * 60;
+            if tz.starts_with('-') { -s } else { s }
+        }
+        _ => return None,
+    };
+    // Days since 1970-01-01 of a proleptic Gregorian date.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    Some(i128::from(secs) * 1_000_000_000 + frac_ns)
+}
+
+/// What a full read of a trace found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub rows: u64,
+    pub skipped: u64,
+    /// Tokens of the replayed rows, every kind that counts toward TPM.
+    pub tokens: u128,
+    /// The last replayed row's trace time.
+    pub last: u64,
+}
+
+/// Reads a whole trace as a stream replays it: every row checked, in time order.
+pub fn scan(spec: &TraceSpec) -> Result<Scan, RowError> {
+    let mut r = TraceReader::open(spec)?;
+    let mut out = Scan::default();
+    let mut previous: Option<u64> = None;
+    loop {
+        match r.next_row() {
+            Ok(Some(row)) => {
+                if let Some(p) = previous
+                    && row.time < p
+                {
+                    let e = r.error(
+                        "timestamp",
+                        "this row is earlier than the one before: a trace must be in time order",
+                    );
+                    if spec.skip_bad_rows {
+                        out.skipped += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+                previous = Some(row.time);
+                if row.time >= spec.start.0 && spec.end.is_none_or(|e| row.time < e.0) {
+                    out.rows += 1;
+                    out.last = row.time;
+                    out.tokens += u128::from(row.size.total());
+                }
+            }
+            Ok(None) => return Ok(out),
+            Err(e) if spec.skip_bad_rows && e.line > 0 && !e.message.starts_with("cannot") => {
+                out.skipped += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The replay of one stream: rows in the window, scaled in time, looping if asked.
+pub struct Replay {
+    spec: TraceSpec,
+    reader: Option<TraceReader>,
+    /// Replay time added to this pass's rows (the loop count times the period).
+    offset: u64,
+    /// Rows replayed in this pass, so that an empty pass ends a loop.
+    in_pass: u64,
+    last: u64,
+}
+
+impl Replay {
+    pub fn new(spec: &TraceSpec) -> Replay {
+        Replay {
+            reader: TraceReader::open(spec).ok(),
+            spec: spec.clone(),
+            offset: 0,
+            in_pass: 0,
+            last: 0,
+        }
+    }
+
+    /// Replay time of trace time `t` in the current pass.
+    fn replay_time(&self, t: u64) -> u64 {
+        let rel = (t - self.spec.start.0) as f64 / self.spec.time_scale;
+        self.offset.saturating_add(rel.round() as u64)
+    }
+
+    /// The next request: its replay time (from the stream's start) and its sizes. A run reads
+    /// a trace validation has read already; a row that fails now (the file changed) is passed
+    /// over, and a file that cannot be read ends the replay.
+    pub fn next_request(&mut self) -> Option<(SimTime, Size)> {
+        loop {
+            let reader = self.reader.as_mut()?;
+            match reader.next_row() {
+                Ok(Some(row)) => {
+                    if row.time < self.spec.start.0 {
+                        continue;
+                    }
+                    if self.spec.end.is_some_and(|e| row.time >= e.0) {
+                        if !self.restart() {
+                            return None;
+                        }
+                        continue;
+                    }
+                    self.in_pass += 1;
+                    let t = self.replay_time(row.time).max(self.last);
+                    self.last = t;
+                    return Some((SimTime(t), row.size));
+                }
+                Ok(None) => {
+                    if !self.restart() {
+                        return None;
+                    }
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// Starts the next pass of a loop; false when the replay is over.
+    fn restart(&mut self) -> bool {
+        if !self.spec.looped || self.in_pass == 0 {
+            self.reader = None;
+            return false;
+        }
+        let period = (self.spec.span.0 as f64 / self.spec.time_scale).round() as u64;
+        self.offset = self.offset.saturating_add(period.max(1));
+        self.in_pass = 0;
+        self.reader = TraceReader::open(&self.spec).ok();
+        self.reader.is_some()
+    }
+}
+
+/// The trace format of a file, from its name: `.csv`, or `.jsonl` / `.ndjson`.
+pub fn format_of(path: &Path) -> Option<TraceFormat> {
+    match path.extension()?.to_str()? {
+        "csv" => Some(TraceFormat::Csv),
+        "jsonl" | "ndjson" => Some(TraceFormat::Jsonl),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_exactly() {
+        assert_eq!(exact_seconds("12.5"), Some(12_500_000_000));
+        assert_eq!(exact_seconds("0.000000001"), Some(1));
+        assert_eq!(exact_seconds("1e3"), None);
+        assert_eq!(exact_seconds("-1"), None);
+        let a = rfc3339_ns("2026-11-26T10:00:00Z").unwrap();
+        let b = rfc3339_ns("2026-11-26T11:00:00.25+01:00").unwrap();
+        assert_eq!(b - a, 250_000_000);
+        // 1970-01-01 is day zero; 2000-03-01 is day 11,017.
+        assert_eq!(rfc3339_ns("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_ns("2000-03-01T00:00:00Z"),
+            Some(11_017 * 86_400 * 1_000_000_000)
+        );
+        assert_eq!(rfc3339_ns("2026-13-01T00:00:00Z"), None);
+    }
+}

@@ -59,6 +59,11 @@ pub enum Command {
         after_help = "Example:\n  ratesim plan scenarios/plan.toml --slo 'p99<=25s' --slo 'success>=99.9%'\n\nPrints a progress line per load evaluated (stderr), then the table; writes\noutput/<scenario name>/plan/ (or --out DIR): plan.csv, curves.csv, plan.json,\ncapacity.png/svg, amplification.png/svg and index.html.\nExit code 3 when no tier meets the SLO at the scenario's own load (files are still written)."
     )]
     Plan(PlanArgs),
+    /// Fit a synthetic scenario to a request log: a rate profile and token distributions
+    #[command(
+        after_help = "Example:\n  ratesim fit scenarios/traces/product-10min.csv --out my-workload.toml\n\nWrites a scenario (to --out, or stdout) whose comment block says what was fitted and how\nwell: rows per time bin and token means and quantiles, trace against fit. Scale it with a\nload axis, or sweep it, as any scenario."
+    )]
+    Fit(FitArgs),
     /// Combine sweep shard folders into the runs.csv and aggregate.csv of the whole sweep
     #[command(
         after_help = "Example:\n  ratesim merge shards/* --out results/big\n\nChecks that the shards belong to one sweep and hold every run once, then writes what\n`ratesim sweep` would have: sweep.json, runs.csv, aggregate.csv, charts and index.html."
@@ -74,6 +79,22 @@ pub enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// The trace: CSV with a header, or JSON Lines (.jsonl, .ndjson); see the README
+    pub trace: PathBuf,
+    /// Write the scenario here [default: print it]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Width of the time bins of the rate profile [default: the largest of 1h, 10m, 1m, 10s
+    /// giving at least 6 bins]
+    #[arg(long, value_parser = duration_arg)]
+    pub bin: Option<SimDuration>,
+    /// The model of the fitted stream [default: the first model of the built-in table]
+    #[arg(long)]
+    pub model: Option<String>,
 }
 
 #[derive(Args, Debug)]

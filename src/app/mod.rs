@@ -2,6 +2,7 @@
 //! One file per command; this file holds the dispatch and the helpers they share.
 
 mod compare;
+mod fit;
 mod limits;
 mod plan;
 mod run;
@@ -12,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::{Catalog, TierSel};
-use crate::cli::{Cli, Command, CompareArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs};
+use crate::cli::{Cli, Command, CompareArgs, FitArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs};
 use crate::client::PRESETS;
 use crate::error::{Error, InputError, Result};
 use crate::metrics::Recorder;
@@ -73,6 +74,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             emit(out, &s)
         }
         Command::Plan(_) => unreachable!("handled above"),
+        Command::Fit(args) => fit::fit(&args, out),
     }
     .map(|()| Outcome::Done)
 }

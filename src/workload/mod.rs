@@ -2,6 +2,7 @@
 //! request sizes and think times. Nothing here knows about the queue, the limiter or metrics.
 
 mod arrivals;
+pub mod fit;
 mod sizes;
 mod think;
 mod tokens;

@@ -242,12 +242,15 @@ impl TraceReader {
             }
         }
         let text = |k: usize| fields[k].as_deref();
+        // An empty filter (as `fit` reads a trace) takes every row.
         if let Some(m) = text(col("model"))
+            && !self.model.is_empty()
             && m != self.model
         {
             return Ok(None);
         }
         if let Some(s) = text(col("stream"))
+            && !self.stream.is_empty()
             && s != self.stream
         {
             return Ok(None);

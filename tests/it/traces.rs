@@ -217,3 +217,88 @@ fn bad_rows_are_refused_with_their_line_or_skipped_and_counted() {
         .code(2)
         .stderr(predicate::str::contains("traffic[0].arrivals.file"));
 }
+
+#[test]
+fn fit_recovers_a_known_profile_and_sizes_within_sampling_error() {
+    use rand::SeedableRng;
+    use ratesim::time::SimDuration;
+    use ratesim::workload::{ArrivalSpec, Arrivals, Process, TokenDist};
+    // A day-like ramp over 20 minutes: 5/s up to 25/s at 10 min, back to 5/s at 20 min.
+    let points = vec![(0.0, 5.0), (600.0, 25.0), (1200.0, 5.0)];
+    let rate_at = |t: f64| {
+        if t < 600.0 {
+            5.0 + 20.0 * t / 600.0
+        } else {
+            25.0 - 20.0 * (t - 600.0) / 600.0
+        }
+    };
+    let spec = ArrivalSpec {
+        process: Process::Profile {
+            points: points.clone(),
+            repeat: None,
+        },
+        start: SimDuration::ZERO,
+        end: None,
+        requests: None,
+    };
+    let mut arrivals = Arrivals::new(&spec, SimDuration::from_secs(1200));
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(77);
+    let prompt = TokenDist::Lognormal {
+        mean: 2000.0,
+        std: 1000.0,
+    }
+    .sampler();
+    let mut csv = String::from("timestamp,prompt_tokens,completion_tokens\n");
+    while let Some(t) = arrivals.next(&mut rng) {
+        let p = prompt.sample(&mut rng);
+        csv.push_str(&format!(
+            "{}.{:09},{p},100\n",
+            t.0 / 1_000_000_000,
+            t.0 % 1_000_000_000
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("known.csv");
+    std::fs::write(&trace, csv).unwrap();
+    let out = dir.path().join("fitted.toml");
+    ratesim()
+        .arg("fit")
+        .arg(&trace)
+        .args(["--bin", "60s", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    // The fitted scenario validates, and its profile points (at bin middles) lie within 4
+    // standard deviations of the true rate there (a bin's count is Poisson with mean ~ rate x 60).
+    ratesim().arg("validate").arg(&out).assert().success();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let stream = &doc["traffic"].as_array().unwrap()[0];
+    let pts = stream["arrivals"]["points"].as_array().unwrap();
+    let mut checked = 0;
+    for p in &pts[1..pts.len() - 1] {
+        let t = ratesim::time::parse_duration(p[0].as_str().unwrap())
+            .unwrap()
+            .as_secs_f64();
+        let got = p[1]
+            .as_float()
+            .or(p[1].as_integer().map(|i| i as f64))
+            .unwrap();
+        let want = rate_at(t);
+        // The bin's mean rate differs from the midpoint rate of a straight line only at the peak.
+        let sd = (want * 60.0).sqrt() / 60.0;
+        assert!(
+            (got - want).abs() < 4.0 * sd + 0.2,
+            "at {t} s: fitted {got}, true {want}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 20);
+    let mean = stream["prompt_tokens"]["mean"].as_integer().unwrap() as f64;
+    assert!((mean - 2000.0).abs() < 60.0, "prompt mean {mean}");
+    assert_eq!(
+        stream["completion_tokens"]["value"].as_integer(),
+        Some(100),
+        "a constant column fits a constant"
+    );
+}

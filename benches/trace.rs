@@ -109,7 +109,9 @@ fn bench_trace(c: &mut Criterion) {
         );
         drop(rec);
         group.throughput(Throughput::Elements(outcome.events));
-        group.bench_function(name, |b| b.iter(|| ratesim::simulate(black_box(s)).1.events));
+        group.bench_function(name, |b| {
+            b.iter(|| ratesim::simulate(black_box(s)).1.events)
+        });
     }
     group.finish();
 }

@@ -192,7 +192,7 @@ pub(super) fn fit(args: &FitArgs, out: &mut dyn Write) -> Result<()> {
     let scaled = |k: &Kind, d: &TokenDist| -> TokenDist {
         let p = k.nonzero as f64 / f.rows as f64;
         match *d {
-            _ if p >= 1.0 => *d,
+            _ if p >= 1.0 => d.clone(),
             TokenDist::Constant { value } => TokenDist::Constant {
                 value: ((value as f64 * p).round() as u64).max(1),
             },
@@ -200,7 +200,7 @@ pub(super) fn fit(args: &FitArgs, out: &mut dyn Write) -> Result<()> {
                 mean: (mean * p).max(1.0),
                 std: std * p,
             },
-            other => other,
+            ref other => other.clone(),
         }
     };
     if let Some(d) = &prompt {

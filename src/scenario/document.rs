@@ -145,7 +145,8 @@ impl Document {
         if let Some(d) = overrides.duration {
             raw.duration = Some(Dur(d));
         }
-        let ctx = Ctx::new(&self.file, &self.source);
+        let mut ctx = Ctx::new(&self.file, &self.source);
+        ctx.base_dir = self.base_dir.as_deref();
         validate(raw, &ctx, self.base_dir.as_deref(), &self.catalogs, warn).map_err(|e| {
             // A value given on the command line is not the file's fault.
             if overrides.duration.is_some() && e.field.as_deref() == Some("duration") {

@@ -89,6 +89,8 @@ pub(super) struct Ctx<'a> {
     /// The file parsed with spans, only once an error needs a location (parsing it for every
     /// grid point of a sweep made validation quadratic in the size of the file).
     pub(super) doc: std::cell::OnceCell<Option<toml::Spanned<toml::de::DeTable<'a>>>>,
+    /// The folder of the scenario file, for files it names (relative paths).
+    pub(super) base_dir: Option<&'a Path>,
 }
 
 pub(super) enum Seg<'p> {
@@ -230,6 +232,7 @@ pub(super) fn plain_message(message: &str, field: Option<&str>) -> String {
 impl<'a> Ctx<'a> {
     pub(super) fn new(file: &'a str, source: &'a str) -> Ctx<'a> {
         Ctx {
+            base_dir: None,
             file,
             source,
             doc: std::cell::OnceCell::new(),

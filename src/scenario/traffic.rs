@@ -88,6 +88,7 @@ pub(super) enum RawDist {
     Uniform,
     Normal,
     Lognormal,
+    Empirical,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +100,10 @@ pub(super) struct RawTokens {
     pub(super) max: Option<f64>,
     pub(super) mean: Option<f64>,
     pub(super) std: Option<f64>,
+    /// Empirical: (probability, value) points, or a CSV file's column.
+    pub(super) quantiles: Option<Vec<(f64, f64)>>,
+    pub(super) file: Option<String>,
+    pub(super) column: Option<String>,
 }
 
 pub(super) fn validate_arrivals(
@@ -526,6 +531,21 @@ pub(super) fn validate_counts(
 ) -> Result<TokenDist, InputError> {
     const MAX_TOKENS: f64 = 1e9;
     let field = |name: &str| format!("{path}.{name}");
+    if raw.dist == RawDist::Empirical {
+        return validate_empirical(raw, ctx, path, lowest);
+    }
+    for (key, present) in [
+        ("quantiles", raw.quantiles.is_some()),
+        ("file", raw.file.is_some()),
+        ("column", raw.column.is_some()),
+    ] {
+        if present {
+            return Err(ctx.err(
+                &field(key),
+                format!("`{key}` applies to dist = \"empirical\" only"),
+            ));
+        }
+    }
     let given = [
         ("value", raw.value),
         ("min", raw.min),
@@ -538,6 +558,7 @@ pub(super) fn validate_counts(
         RawDist::Uniform => ("uniform", &["min", "max"]),
         RawDist::Normal => ("normal", &["mean", "std"]),
         RawDist::Lognormal => ("lognormal", &["mean", "std"]),
+        RawDist::Empirical => unreachable!("handled above"),
     };
     for (name, v) in given {
         if v.is_some() && !needed.contains(&name) {
@@ -612,7 +633,130 @@ pub(super) fn validate_counts(
             let (mean, std) = mean_std(1.0)?;
             TokenDist::Lognormal { mean, std }
         }
+        RawDist::Empirical => unreachable!("handled above"),
     })
+}
+
+/// `dist = "empirical"`: `quantiles = [[0, 100], [0.5, 800], [1, 9000]]` (probability, value),
+/// or `file = "sizes.csv", column = "prompt_tokens"` (101 quantiles of that column).
+fn validate_empirical(
+    raw: &RawTokens,
+    ctx: &Ctx,
+    path: &str,
+    lowest: u64,
+) -> Result<TokenDist, InputError> {
+    let field = |name: &str| format!("{path}.{name}");
+    for (key, present) in [
+        ("value", raw.value.is_some()),
+        ("min", raw.min.is_some()),
+        ("max", raw.max.is_some()),
+        ("mean", raw.mean.is_some()),
+        ("std", raw.std.is_some()),
+    ] {
+        if present {
+            return Err(ctx.err(
+                &field(key),
+                format!("`{key}` does not apply to dist = \"empirical\", which takes quantiles, or file and column"),
+            ));
+        }
+    }
+    let quantiles = match (&raw.quantiles, &raw.file, &raw.column) {
+        (Some(q), None, None) => q.clone(),
+        (None, Some(file), Some(column)) => {
+            let p = Path::new(file);
+            let full = match ctx.base_dir {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p.to_path_buf(),
+            };
+            column_quantiles(&full, column)
+                .map_err(|m| ctx.err(&field("file"), format!("`{file}`: {m}")))?
+        }
+        _ => {
+            return Err(ctx.err(
+                path,
+                "dist = \"empirical\" needs quantiles = [[probability, value], ...], or file and column (a CSV column of counts)",
+            ));
+        }
+    };
+    let bad = |m: String| Err(ctx.err(&field("quantiles"), m));
+    if quantiles.len() < 2 || quantiles[0].0 != 0.0 || quantiles[quantiles.len() - 1].0 != 1.0 {
+        return bad("the points must start at probability 0 and end at 1, e.g. [[0, 100], [0.5, 800], [1, 9000]]".into());
+    }
+    for (i, w) in quantiles.windows(2).enumerate() {
+        let increasing = w[1].0.partial_cmp(&w[0].0) == Some(std::cmp::Ordering::Greater);
+        let not_decreasing = matches!(
+            w[1].1.partial_cmp(&w[0].1),
+            Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+        );
+        if !increasing || !not_decreasing {
+            return bad(format!(
+                "point {} ({}, {}): probabilities must increase and values must not decrease",
+                i + 1,
+                fmt_num(w[1].0),
+                fmt_num(w[1].1)
+            ));
+        }
+    }
+    if let Some(v) = quantiles
+        .iter()
+        .map(|q| q.1)
+        .find(|v| !(v.is_finite() && *v >= lowest as f64 && *v <= 1e9))
+    {
+        return bad(format!(
+            "value {} is not allowed: counts from {lowest} to 1000000000",
+            fmt_num(v)
+        ));
+    }
+    Ok(TokenDist::Empirical { quantiles })
+}
+
+/// 101 quantiles (0, 1 %, ..., 100 %) of a CSV column of whole numbers, read streamed.
+fn column_quantiles(path: &Path, column: &str) -> Result<Vec<(f64, f64)>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("cannot read: {e}"))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("malformed CSV: {e}"))?
+        .clone();
+    let i = headers
+        .iter()
+        .position(|h| h.trim() == column)
+        .ok_or_else(|| {
+            format!(
+                "no column `{column}`; the header has: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+    let mut d = crate::metrics::Distribution::default();
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for (n, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| format!("malformed CSV: {e}"))?;
+        let cell = rec.get(i).unwrap_or("").trim();
+        let v: u64 = cell.parse().map_err(|_| {
+            format!(
+                "line {}: `{cell}` in column {column} is not a whole number",
+                n + 2
+            )
+        })?;
+        d.record(v);
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if d.count() == 0 {
+        return Err(format!("column `{column}` has no values"));
+    }
+    let mut q = vec![(0.0, lo as f64)];
+    for k in 1..100 {
+        let p = f64::from(k) / 100.0;
+        let v = (d.quantile(p).unwrap_or(lo) as f64).clamp(lo as f64, hi as f64);
+        let v = v.max(q[q.len() - 1].1);
+        q.push((p, v));
+    }
+    q.push((1.0, hi as f64));
+    Ok(q)
 }
 
 /// Reads a whole trace once (streamed): every row checked, the rows this stream replays counted.

@@ -185,6 +185,13 @@ pub fn quantile(d: &TokenDist, p: f64) -> f64 {
             let (mu, sigma) = TokenDist::lognormal_params(mean, std);
             (mu + sigma * normal_quantile(p)).exp()
         }
+        TokenDist::Empirical { ref quantiles } => {
+            let i = quantiles
+                .partition_point(|q| q.0 <= p)
+                .clamp(1, quantiles.len() - 1);
+            let ((p0, v0), (p1, v1)) = (quantiles[i - 1], quantiles[i]);
+            v0 + (v1 - v0) * (p - p0) / (p1 - p0)
+        }
     }
 }
 

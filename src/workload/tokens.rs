@@ -5,7 +5,7 @@ use rand_distr::{Distribution, LogNormal, StandardNormal};
 use serde::Serialize;
 
 /// A distribution of token counts; every draw is an integer >= 1.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "dist")]
 pub enum TokenDist {
     Constant {
@@ -27,6 +27,11 @@ pub enum TokenDist {
         mean: f64,
         std: f64,
     },
+    /// An empirical distribution: the inverse CDF is piecewise linear through (probability,
+    /// value) points, the first at probability 0 and the last at 1; draws are rounded.
+    Empirical {
+        quantiles: Vec<(f64, f64)>,
+    },
 }
 
 /// A [`TokenDist`] ready to draw from.
@@ -36,6 +41,7 @@ pub enum TokenSampler {
     Uniform(u64, u64),
     Normal { mean: f64, std: f64 },
     LogNormal(LogNormal<f64>),
+    Empirical(Vec<(f64, f64)>),
 }
 
 impl TokenDist {
@@ -48,6 +54,7 @@ impl TokenDist {
     /// Validated parameters give a sampler; callers check ranges first (see `scenario`).
     pub fn sampler(&self) -> TokenSampler {
         match *self {
+            TokenDist::Empirical { ref quantiles } => TokenSampler::Empirical(quantiles.clone()),
             TokenDist::Constant { value } => TokenSampler::Constant(value),
             TokenDist::Uniform { min, max } => TokenSampler::Uniform(min, max),
             TokenDist::Normal { mean, std } => TokenSampler::Normal { mean, std },
@@ -62,6 +69,10 @@ impl TokenDist {
 
     pub fn mean(&self) -> f64 {
         match *self {
+            TokenDist::Empirical { ref quantiles } => quantiles
+                .windows(2)
+                .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+                .sum(),
             TokenDist::Constant { value } => value as f64,
             TokenDist::Uniform { min, max } => (min + max) as f64 / 2.0,
             TokenDist::Normal { mean, .. } | TokenDist::Lognormal { mean, .. } => mean,
@@ -72,6 +83,17 @@ impl TokenDist {
 impl TokenSampler {
     pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match *self {
+            TokenSampler::Empirical(ref q) => {
+                let u: f64 = rng.random();
+                let i = q.partition_point(|p| p.0 <= u).clamp(1, q.len() - 1);
+                let ((p0, v0), (p1, v1)) = (q[i - 1], q[i]);
+                let x = if p1 > p0 {
+                    v0 + (v1 - v0) * (u - p0) / (p1 - p0)
+                } else {
+                    v1
+                };
+                x.round().max(0.0) as u64
+            }
             TokenSampler::Constant(v) => v,
             TokenSampler::Uniform(min, max) => rng.random_range(min..=max),
             TokenSampler::Normal { mean, std } => loop {
@@ -116,6 +138,25 @@ mod tests {
         );
         assert!((sd - 1000.0).abs() < 30.0, "sd {sd}");
         assert!(xs.iter().all(|&x| x >= 1.0));
+    }
+
+    #[test]
+    fn empirical_draws_follow_their_quantiles() {
+        let d = TokenDist::Empirical {
+            quantiles: vec![(0.0, 100.0), (0.5, 200.0), (0.9, 1000.0), (1.0, 5000.0)],
+        };
+        // Mean: 0.5 x 150 + 0.4 x 600 + 0.1 x 3000 = 615.
+        assert!((d.mean() - 615.0).abs() < 1e-9);
+        let s = d.sampler();
+        let mut r = rng();
+        let n = 200_000;
+        let xs: Vec<u64> = (0..n).map(|_| s.sample(&mut r)).collect();
+        let below = |v: u64| xs.iter().filter(|&&x| x <= v).count() as f64 / n as f64;
+        assert!((below(200) - 0.5).abs() < 0.01, "{}", below(200));
+        assert!((below(1000) - 0.9).abs() < 0.01, "{}", below(1000));
+        assert!(xs.iter().all(|&x| (100..=5000).contains(&x)));
+        let mean = xs.iter().sum::<u64>() as f64 / n as f64;
+        assert!((mean - 615.0).abs() < 10.0, "{mean}");
     }
 
     #[test]

@@ -28,6 +28,16 @@ pub const COLUMNS: [&str; 10] = [
     "time",
 ];
 
+// Indices into COLUMNS.
+const MODEL: usize = 1;
+const STREAM: usize = 2;
+const PROMPT: usize = 3;
+const COMPLETION: usize = 4;
+const CACHED: usize = 5;
+const IMAGE: usize = 6;
+const IMAGES: usize = 7;
+const REASONING: usize = 8;
+
 /// Largest token count of one kind in one row.
 const MAX_TOKENS: u64 = 1_000_000_000;
 
@@ -89,10 +99,11 @@ pub struct RowError {
 pub struct TraceReader {
     lines: Box<dyn BufRead + Send>,
     format: TraceFormat,
-    /// CSV: the index of each known column in the header.
+    /// CSV: the index of each known column in the header, and the column of each cell.
     index: [Option<usize>; COLUMNS.len()],
+    cell_column: Vec<Option<usize>>,
     line: u64,
-    buf: String,
+    buf: Vec<u8>,
     /// RFC 3339 timestamps: the first one (unix ns), which is trace time zero.
     origin: Option<i128>,
     model: String,
@@ -112,8 +123,9 @@ impl TraceReader {
             lines: Box::new(BufReader::with_capacity(1 << 16, file)),
             format: spec.format,
             index: [None; COLUMNS.len()],
+            cell_column: Vec::new(),
             line: 0,
-            buf: String::new(),
+            buf: Vec::new(),
             origin: None,
             model: spec.model.clone(),
             stream: spec.stream.clone(),
@@ -123,7 +135,9 @@ impl TraceReader {
             if !r.read_line()? {
                 return Err(r.error("", "the file is empty: a CSV trace starts with a header"));
             }
-            let header: Vec<String> = split_csv(&r.buf).map(|c| c.trim().to_string()).collect();
+            let header: Vec<String> = split_csv(&r.buf)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
             for (i, name) in header.iter().enumerate() {
                 match COLUMNS.iter().position(|c| c == name) {
                     Some(k) => r.index[k] = Some(i),
@@ -141,6 +155,9 @@ impl TraceReader {
             if r.index[0].is_none() && r.index[9].is_some() {
                 r.index[0] = r.index[9];
             }
+            r.cell_column = (0..header.len())
+                .map(|i| r.index.iter().position(|&x| x == Some(i)))
+                .collect();
             for needed in ["timestamp", "prompt_tokens", "completion_tokens"] {
                 if r.index[col(needed)].is_none() {
                     return Err(r.error(
@@ -165,18 +182,22 @@ impl TraceReader {
     fn read_line(&mut self) -> Result<bool, RowError> {
         loop {
             self.buf.clear();
-            let n = self.lines.read_line(&mut self.buf).map_err(|e| RowError {
-                line: self.line + 1,
-                column: String::new(),
-                message: format!("cannot read: {e}"),
-            })?;
+            let n = self
+                .lines
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| RowError {
+                    line: self.line + 1,
+                    column: String::new(),
+                    message: format!("cannot read: {e}"),
+                })?;
             if n == 0 {
                 return Ok(false);
             }
             self.line += 1;
-            if !self.buf.trim().is_empty() {
-                let len = self.buf.trim_end_matches(['\n', '\r']).len();
-                self.buf.truncate(len);
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            if !self.buf.iter().all(u8::is_ascii_whitespace) {
                 return Ok(true);
             }
         }
@@ -197,22 +218,32 @@ impl TraceReader {
         }
     }
 
-    /// Parses `buf`; `None` for a row of another model or stream.
+    /// Parses the line just read; `None` for a row of another model or stream.
     fn parse(&mut self) -> Result<Option<Row>, RowError> {
-        let mut fields: [Option<String>; COLUMNS.len()] = Default::default();
+        // The line is moved out while its cells are borrowed, and put back for the next read.
+        let buf = std::mem::take(&mut self.buf);
+        let row = self.parse_line(&buf);
+        self.buf = buf;
+        row
+    }
+
+    fn parse_line(&mut self, line: &[u8]) -> Result<Option<Row>, RowError> {
+        // JSON values are owned; CSV cells are borrowed from the line (no allocation per row).
+        let mut owned: [Option<String>; COLUMNS.len()];
+        let mut fields: [Option<&[u8]>; COLUMNS.len()] = [None; COLUMNS.len()];
         match self.format {
             TraceFormat::Csv => {
-                for (i, cell) in split_csv(&self.buf).enumerate() {
-                    if let Some(k) = self.index.iter().position(|&x| x == Some(i)) {
-                        let cell = cell.trim();
-                        if !cell.is_empty() {
-                            fields[k] = Some(cell.to_string());
-                        }
+                for (i, cell) in split_csv(line).enumerate() {
+                    if let Some(Some(k)) = self.cell_column.get(i)
+                        && !cell.is_empty()
+                    {
+                        fields[*k] = Some(cell);
                     }
                 }
             }
             TraceFormat::Jsonl => {
-                let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&self.buf)
+                owned = Default::default();
+                let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(line)
                     .map_err(|e| self.error("", &format!("not a JSON object: {e}")))?;
                 for (key, value) in v {
                     let k = COLUMNS.iter().position(|c| *c == key).ok_or_else(|| {
@@ -224,7 +255,7 @@ impl TraceReader {
                             ),
                         )
                     })?;
-                    fields[k] = match value {
+                    owned[k] = match value {
                         serde_json::Value::Null => None,
                         serde_json::Value::String(s) => Some(s),
                         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -236,38 +267,42 @@ impl TraceReader {
                         }
                     };
                 }
-                if fields[0].is_none() {
-                    fields[0] = fields[9].take();
+                if owned[0].is_none() {
+                    owned[0] = owned[9].take();
+                }
+                for (f, o) in fields.iter_mut().zip(&owned) {
+                    *f = o.as_deref().map(str::as_bytes);
                 }
             }
         }
-        let text = |k: usize| fields[k].as_deref();
+        let text = |k: usize| fields[k];
         // An empty filter (as `fit` reads a trace) takes every row.
-        if let Some(m) = text(col("model"))
+        if let Some(m) = text(MODEL)
             && !self.model.is_empty()
-            && m != self.model
+            && m != self.model.as_bytes()
         {
             return Ok(None);
         }
-        if let Some(s) = text(col("stream"))
+        if let Some(s) = text(STREAM)
             && !self.stream.is_empty()
-            && s != self.stream
+            && s != self.stream.as_bytes()
         {
             return Ok(None);
         }
         let time_text = text(0)
             .ok_or_else(|| self.error("timestamp", "missing: each row needs a timestamp"))?;
         let time = self.parse_time(time_text)?;
-        let count = |name: &str, required: bool| -> Result<u64, RowError> {
-            match text(col(name)) {
+        let count = |k: usize, required: bool| -> Result<u64, RowError> {
+            let name = COLUMNS[k];
+            match text(k) {
                 None if required => Err(self.error(name, "missing: a whole number of tokens")),
                 None => Ok(0),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
+                Some(v) => whole_number(v)
                     .or_else(|| {
                         // 12.0 from a JSON export is 12.
-                        v.parse::<f64>()
+                        std::str::from_utf8(v)
+                            .ok()?
+                            .parse::<f64>()
                             .ok()
                             .filter(|x| x.fract() == 0.0 && *x >= 0.0)
                             .map(|x| x as u64)
@@ -276,25 +311,28 @@ impl TraceReader {
                     .ok_or_else(|| {
                         self.error(
                             name,
-                            &format!("value `{v}` is not allowed: a whole number of tokens from 0 to {MAX_TOKENS}"),
+                            &format!(
+                                "value `{}` is not allowed: a whole number of tokens from 0 to {MAX_TOKENS}",
+                                String::from_utf8_lossy(v)
+                            ),
                         )
                     }),
             }
         };
-        let prompt = count("prompt_tokens", true)?;
-        let completion = count("completion_tokens", true)?;
-        let cached = count("cached_tokens", false)?;
+        let prompt = count(PROMPT, true)?;
+        let completion = count(COMPLETION, true)?;
+        let cached = count(CACHED, false)?;
         if cached > prompt {
             return Err(self.error(
                 "cached_tokens",
                 &format!("value {cached} is more than prompt_tokens ({prompt}): cached tokens are a part of the prompt"),
             ));
         }
-        let mut image = count("image_tokens", false)?;
-        let images = count("images", false)?;
+        let mut image = count(IMAGE, false)?;
+        let images = count(IMAGES, false)?;
         if images > 0 {
             match self.tokens_per_image {
-                Some(per) if text(col("image_tokens")).is_none() => image = images * per,
+                Some(per) if text(IMAGE).is_none() => image = images * per,
                 Some(_) => {}
                 None => {
                     return Err(self.error(
@@ -304,7 +342,7 @@ impl TraceReader {
                 }
             }
         }
-        let reasoning = count("reasoning_tokens", false)?;
+        let reasoning = count(REASONING, false)?;
         if prompt + completion + image + reasoning == 0 {
             return Err(self.error("prompt_tokens", "a request with no tokens at all"));
         }
@@ -323,10 +361,12 @@ impl TraceReader {
 
     /// Seconds from the start (`12.5`, exact to the nanosecond), or RFC 3339
     /// (`2026-11-26T10:00:00.5Z`), whose first value is time zero.
-    fn parse_time(&mut self, v: &str) -> Result<u64, RowError> {
-        if let Some(ns) = exact_seconds(v) {
+    fn parse_time(&mut self, bytes: &[u8]) -> Result<u64, RowError> {
+        if let Some(ns) = exact_seconds(bytes) {
             return Ok(ns);
         }
+        let text = String::from_utf8_lossy(bytes);
+        let v = text.as_ref();
         match rfc3339_ns(v) {
             Some(abs) => {
                 let origin = *self.origin.get_or_insert(abs);
@@ -352,25 +392,50 @@ fn col(name: &str) -> usize {
         .expect("a known column")
 }
 
-/// The cells of a CSV line (quotes allowed around a cell; no line breaks inside cells).
-fn split_csv(line: &str) -> impl Iterator<Item = &str> {
-    line.split(',').map(|c| c.trim().trim_matches('"'))
+/// The cells of a CSV line (spaces and quotes around a cell dropped; no line breaks inside).
+fn split_csv(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(|&b| b == b',').map(|c| {
+        let c = c.trim_ascii();
+        let c = c.strip_prefix(b"\"").unwrap_or(c);
+        c.strip_suffix(b"\"").unwrap_or(c)
+    })
+}
+
+/// A whole number of ASCII digits (no sign, at most 19 digits).
+fn whole_number(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    Some(n)
 }
 
 /// `12.5` seconds as nanoseconds, exactly (at most 9 decimals).
-fn exact_seconds(v: &str) -> Option<u64> {
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > 9
-    {
+fn exact_seconds(v: &[u8]) -> Option<u64> {
+    let (int, frac) = match v.iter().position(|&b| b == b'.') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &v[v.len()..]),
+    };
+    if int.is_empty() && frac.is_empty() || frac.len() > 9 || int.len() > 11 {
         return None;
     }
-    let whole: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let whole = if int.is_empty() {
+        0
+    } else {
+        whole_number(int)?
+    };
     let mut ns = whole.checked_mul(NANOS_PER_SEC)?;
     let mut unit = NANOS_PER_SEC;
-    for d in frac.bytes() {
+    for &d in frac {
+        if !d.is_ascii_digit() {
+            return None;
+        }
         unit /= 10;
         ns = ns.checked_add(u64::from(d - b'0') * unit)?;
     }
@@ -512,8 +577,13 @@ impl Replay {
 
     /// Replay time of trace time `t` in the current pass.
     fn replay_time(&self, t: u64) -> u64 {
-        let rel = (t - self.spec.start.0) as f64 / self.spec.time_scale;
-        self.offset.saturating_add(rel.round() as u64)
+        let since = t - self.spec.start.0;
+        let rel = if self.spec.time_scale == 1.0 {
+            since
+        } else {
+            (since as f64 / self.spec.time_scale).round() as u64
+        };
+        self.offset.saturating_add(rel)
     }
 
     /// The next request: its replay time (from the stream's start) and its sizes. A run reads
@@ -577,10 +647,10 @@ mod tests {
 
     #[test]
     fn timestamps_parse_exactly() {
-        assert_eq!(exact_seconds("12.5"), Some(12_500_000_000));
-        assert_eq!(exact_seconds("0.000000001"), Some(1));
-        assert_eq!(exact_seconds("1e3"), None);
-        assert_eq!(exact_seconds("-1"), None);
+        assert_eq!(exact_seconds(b"12.5"), Some(12_500_000_000));
+        assert_eq!(exact_seconds(b"0.000000001"), Some(1));
+        assert_eq!(exact_seconds(b"1e3"), None);
+        assert_eq!(exact_seconds(b"-1"), None);
         let a = rfc3339_ns("2026-11-26T10:00:00Z").unwrap();
         let b = rfc3339_ns("2026-11-26T11:00:00.25+01:00").unwrap();
         assert_eq!(b - a, 250_000_000);

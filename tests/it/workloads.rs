@@ -240,3 +240,69 @@ reasoning_tokens = { dist = "constant", value = 200 }
     let e = ratesim::scenario::parse(&bad, "bad.toml", None, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("traffic[0].cached_share"), "{e}");
 }
+
+#[test]
+fn empirical_sizes_from_quantile_points_or_a_csv_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sizes.csv"),
+        (1..=1000).fold(String::from("prompt_tokens\n"), |mut s, i| {
+            s.push_str(&format!("{}\n", i * 10));
+            s
+        }),
+    )
+    .unwrap();
+    let base = |prompt: &str| {
+        format!(
+            r#"name = "e"
+seed = 1
+duration = "60s"
+tier = 0
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = {{ process = "constant", rate_per_sec = 5 }}
+prompt_tokens = {prompt}
+completion_tokens = {{ dist = "constant", value = 10 }}
+"#
+        )
+    };
+    let parse = |text: &str| {
+        ratesim::scenario::parse(text, "e.toml", Some(dir.path()), &Default::default())
+    };
+    let (s, _) = parse(&base(
+        r#"{ dist = "empirical", quantiles = [[0, 100], [0.5, 200], [1, 1000]] }"#,
+    ))
+    .unwrap();
+    // Mean of the piecewise-linear inverse CDF: 0.5 x 150 + 0.5 x 600 = 375.
+    assert!((s.streams[0].prompt_tokens.mean() - 375.0).abs() < 1e-9);
+    let (s, _) = parse(&base(
+        r#"{ dist = "empirical", file = "sizes.csv", column = "prompt_tokens" }"#,
+    ))
+    .unwrap();
+    // 10 to 10,000 evenly: a mean near 5,005.
+    let m = s.streams[0].prompt_tokens.mean();
+    assert!((m - 5005.0).abs() < 60.0, "{m}");
+    for (bad, expect) in [
+        (
+            r#"{ dist = "empirical", quantiles = [[0.1, 100], [1, 1000]] }"#,
+            "start at probability 0",
+        ),
+        (
+            r#"{ dist = "empirical", quantiles = [[0, 100], [0.5, 50], [1, 1000]] }"#,
+            "values must not decrease",
+        ),
+        (
+            r#"{ dist = "empirical", file = "sizes.csv", column = "nope" }"#,
+            "no column `nope`",
+        ),
+        (
+            r#"{ dist = "lognormal", mean = 5, std = 1, quantiles = [[0, 1], [1, 2]] }"#,
+            "applies to dist = \"empirical\" only",
+        ),
+    ] {
+        let e = parse(&base(bad)).map(|_| ()).unwrap_err();
+        assert!(e.to_string().contains(expect), "{bad}: {e}");
+        assert!(e.to_string().contains("traffic[0].prompt_tokens"), "{e}");
+    }
+}

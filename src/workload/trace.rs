@@ -6,7 +6,7 @@
 //! again from the start.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -97,7 +97,13 @@ pub struct RowError {
 
 /// Reads a trace row by row.
 pub struct TraceReader {
-    lines: Box<dyn BufRead + Send>,
+    file: File,
+    /// Read in large chunks; the current line is `buf[cur.0..cur.1]`, the unread bytes
+    /// `buf[pos..filled]`. Lines are parsed in place, never copied.
+    cur: (usize, usize),
+    pos: usize,
+    filled: usize,
+    eof: bool,
     format: TraceFormat,
     /// CSV: the index of each known column in the header, and the column of each cell.
     index: [Option<usize>; COLUMNS.len()],
@@ -120,12 +126,16 @@ impl TraceReader {
             message: format!("cannot read the trace: {e}"),
         })?;
         let mut r = TraceReader {
-            lines: Box::new(BufReader::with_capacity(1 << 16, file)),
+            file,
+            cur: (0, 0),
+            pos: 0,
+            filled: 0,
+            eof: false,
             format: spec.format,
             index: [None; COLUMNS.len()],
             cell_column: Vec::new(),
             line: 0,
-            buf: Vec::new(),
+            buf: vec![0; 1 << 20],
             origin: None,
             model: spec.model.clone(),
             stream: spec.stream.clone(),
@@ -135,7 +145,7 @@ impl TraceReader {
             if !r.read_line()? {
                 return Err(r.error("", "the file is empty: a CSV trace starts with a header"));
             }
-            let header: Vec<String> = split_csv(&r.buf)
+            let header: Vec<String> = split_csv(&r.buf[r.cur.0..r.cur.1])
                 .map(|c| String::from_utf8_lossy(c).into_owned())
                 .collect();
             for (i, name) in header.iter().enumerate() {
@@ -178,26 +188,49 @@ impl TraceReader {
         }
     }
 
-    /// Reads the next non-empty line into `buf`; false at the end of the file.
+    /// Finds the next non-empty line (`cur`); false at the end of the file.
     fn read_line(&mut self) -> Result<bool, RowError> {
         loop {
-            self.buf.clear();
-            let n = self
-                .lines
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| RowError {
-                    line: self.line + 1,
-                    column: String::new(),
-                    message: format!("cannot read: {e}"),
-                })?;
-            if n == 0 {
-                return Ok(false);
-            }
+            let unread = &self.buf[self.pos..self.filled];
+            let found = unread.iter().position(|&b| b == b'\n');
+            let (start, mut end) = match found {
+                Some(off) => (self.pos, self.pos + off),
+                None if self.eof && self.pos < self.filled => (self.pos, self.filled),
+                None if self.eof => return Ok(false),
+                None => {
+                    // Keep the partial line, make room, and read on.
+                    self.buf.copy_within(self.pos..self.filled, 0);
+                    self.filled -= self.pos;
+                    self.pos = 0;
+                    if self.filled == self.buf.len() {
+                        let len = self.buf.len();
+                        self.buf.resize(len * 2, 0);
+                    }
+                    let n = self
+                        .file
+                        .read(&mut self.buf[self.filled..])
+                        .map_err(|e| RowError {
+                            line: self.line + 1,
+                            column: String::new(),
+                            message: format!("cannot read: {e}"),
+                        })?;
+                    if n == 0 {
+                        self.eof = true;
+                    }
+                    self.filled += n;
+                    continue;
+                }
+            };
+            self.pos = (end + 1).min(self.filled);
             self.line += 1;
-            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-                self.buf.pop();
+            while end > start && matches!(self.buf[end - 1], b'\r' | b' ' | b'\t') {
+                end -= 1;
             }
-            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+            if self.buf[start..end]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace())
+            {
+                self.cur = (start, end);
                 return Ok(true);
             }
         }
@@ -222,7 +255,7 @@ impl TraceReader {
     fn parse(&mut self) -> Result<Option<Row>, RowError> {
         // The line is moved out while its cells are borrowed, and put back for the next read.
         let buf = std::mem::take(&mut self.buf);
-        let row = self.parse_line(&buf);
+        let row = self.parse_line(&buf[self.cur.0..self.cur.1]);
         self.buf = buf;
         row
     }
@@ -233,12 +266,21 @@ impl TraceReader {
         let mut fields: [Option<&[u8]>; COLUMNS.len()] = [None; COLUMNS.len()];
         match self.format {
             TraceFormat::Csv => {
-                for (i, cell) in split_csv(line).enumerate() {
-                    if let Some(Some(k)) = self.cell_column.get(i)
-                        && !cell.is_empty()
-                    {
-                        fields[*k] = Some(cell);
+                // One pass over the bytes: each cell of a known column is kept as a slice.
+                let mut cell = 0;
+                let mut start = 0;
+                for i in 0..=line.len() {
+                    if i < line.len() && line[i] != b',' {
+                        continue;
                     }
+                    if let Some(Some(k)) = self.cell_column.get(cell) {
+                        let c = unquote(&line[start..i]);
+                        if !c.is_empty() {
+                            fields[*k] = Some(c);
+                        }
+                    }
+                    cell += 1;
+                    start = i + 1;
                 }
             }
             TraceFormat::Jsonl => {
@@ -394,11 +436,14 @@ fn col(name: &str) -> usize {
 
 /// The cells of a CSV line (spaces and quotes around a cell dropped; no line breaks inside).
 fn split_csv(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    line.split(|&b| b == b',').map(|c| {
-        let c = c.trim_ascii();
-        let c = c.strip_prefix(b"\"").unwrap_or(c);
-        c.strip_suffix(b"\"").unwrap_or(c)
-    })
+    line.split(|&b| b == b',').map(unquote)
+}
+
+/// A cell without the spaces and quotes around it.
+fn unquote(c: &[u8]) -> &[u8] {
+    let c = c.trim_ascii();
+    let c = c.strip_prefix(b"\"").unwrap_or(c);
+    c.strip_suffix(b"\"").unwrap_or(c)
 }
 
 /// A whole number of ASCII digits (no sign, at most 19 digits).

@@ -260,7 +260,69 @@ impl TraceReader {
         row
     }
 
+    /// The common case of a CSV row, in one pass and without a second look at any cell:
+    /// `None` when anything is unusual (an RFC 3339 time, an `images` count, a bad value), and
+    /// [`TraceReader::parse_line`] then parses it and says what is wrong.
+    fn parse_csv_fast(&self, line: &[u8]) -> Option<Option<Row>> {
+        let mut time = None;
+        let mut n = [0u64; COLUMNS.len()];
+        let mut seen = [false; COLUMNS.len()];
+        let mut cell = 0;
+        let mut start = 0;
+        for i in 0..=line.len() {
+            if i < line.len() && line[i] != b',' {
+                continue;
+            }
+            if let Some(Some(k)) = self.cell_column.get(cell) {
+                let c = unquote(&line[start..i]);
+                if !c.is_empty() {
+                    match *k {
+                        0 | 9 => time = Some(exact_seconds(c)?),
+                        MODEL => {
+                            if !self.model.is_empty() && c != self.model.as_bytes() {
+                                return Some(None);
+                            }
+                        }
+                        STREAM => {
+                            if !self.stream.is_empty() && c != self.stream.as_bytes() {
+                                return Some(None);
+                            }
+                        }
+                        IMAGES => return None,
+                        k => {
+                            n[k] = whole_number(c).filter(|&v| v <= MAX_TOKENS)?;
+                            seen[k] = true;
+                        }
+                    }
+                }
+            }
+            cell += 1;
+            start = i + 1;
+        }
+        let (prompt, completion) = (n[PROMPT], n[COMPLETION]);
+        let total = prompt + completion + n[IMAGE] + n[REASONING];
+        if !seen[PROMPT] || !seen[COMPLETION] || n[CACHED] > prompt || total == 0 {
+            return None;
+        }
+        let small = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        Some(Some(Row {
+            time: time?,
+            size: Size {
+                prompt,
+                completion,
+                image: small(n[IMAGE]),
+                cached: small(n[CACHED]),
+                reasoning: small(n[REASONING]),
+            },
+        }))
+    }
+
     fn parse_line(&mut self, line: &[u8]) -> Result<Option<Row>, RowError> {
+        if self.format == TraceFormat::Csv
+            && let Some(row) = self.parse_csv_fast(line)
+        {
+            return Ok(row);
+        }
         // JSON values are owned; CSV cells are borrowed from the line (no allocation per row).
         let mut owned: [Option<String>; COLUMNS.len()];
         let mut fields: [Option<&[u8]>; COLUMNS.len()] = [None; COLUMNS.len()];

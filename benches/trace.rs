@@ -7,39 +7,14 @@
 //! (the trace is streamed, so memory must not grow with its length). Run with
 //! `cargo bench --bench trace`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ratesim::scenario::{Overrides, Scenario, parse};
 
-/// Tracks live and peak heap bytes.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+mod common;
 
 const ROWS: u64 = 10_000_000;
 const RATE: f64 = 100.0;
@@ -97,10 +72,7 @@ fn bench_trace(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(60));
     for (name, s) in [("replay-10M", &replay), ("poisson-10M", &poisson)] {
-        let before = LIVE.load(Ordering::Relaxed);
-        PEAK.store(before, Ordering::Relaxed);
-        let (rec, outcome) = ratesim::simulate(s);
-        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let ((rec, outcome), peak) = common::peak_heap(|| ratesim::simulate(s));
         eprintln!(
             "{name}: {} events, {} requests, peak heap {:.2} MB during the run",
             outcome.events,

@@ -29,22 +29,7 @@ pub(super) fn fit(args: &FitArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(out) = &args.out {
         report::check_output_file(out, "--out")?;
     }
-    let spec = TraceSpec {
-        file: args.trace.clone(),
-        format,
-        time_scale: 1.0,
-        start: SimDuration::ZERO,
-        end: None,
-        looped: false,
-        skip_bad_rows: false,
-        model: String::new(),
-        stream: String::new(),
-        tokens_per_image: None,
-        rows: 0,
-        skipped: 0,
-        span: SimDuration::ZERO,
-        mean_tokens: 0.0,
-    };
+    let spec = TraceSpec::new(args.trace.clone(), format);
     let f = fit_trace(&spec, args.bin).map_err(|e| {
         let mut err = InputError::new(&name, e.message);
         if e.line > 0 {

@@ -342,20 +342,12 @@ pub(super) fn validate_arrivals(
             // starts at the scenario's start. The file is read once the stream's model is known.
             return Ok(ArrivalSpec {
                 process: Process::Trace(crate::workload::trace::TraceSpec {
-                    file,
-                    format,
                     time_scale,
                     start,
                     end,
                     looped: raw.looped.unwrap_or(false),
                     skip_bad_rows,
-                    model: String::new(),
-                    stream: String::new(),
-                    tokens_per_image: None,
-                    rows: 0,
-                    skipped: 0,
-                    span: SimDuration::ZERO,
-                    mean_tokens: 0.0,
+                    ..crate::workload::trace::TraceSpec::new(file, format)
                 }),
                 start: SimDuration::ZERO,
                 end: None,

@@ -78,6 +78,29 @@ pub struct TraceSpec {
     pub mean_tokens: f64,
 }
 
+impl TraceSpec {
+    /// A whole trace, replayed as it is (no window, scale 1, no loop, every row), before the
+    /// validation scan fills in what it found.
+    pub fn new(file: PathBuf, format: TraceFormat) -> TraceSpec {
+        TraceSpec {
+            file,
+            format,
+            time_scale: 1.0,
+            start: SimDuration::ZERO,
+            end: None,
+            looped: false,
+            skip_bad_rows: false,
+            model: String::new(),
+            stream: String::new(),
+            tokens_per_image: None,
+            rows: 0,
+            skipped: 0,
+            span: SimDuration::ZERO,
+            mean_tokens: 0.0,
+        }
+    }
+}
+
 /// One row of a trace, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -328,21 +351,12 @@ impl TraceReader {
         let mut fields: [Option<&[u8]>; COLUMNS.len()] = [None; COLUMNS.len()];
         match self.format {
             TraceFormat::Csv => {
-                // One pass over the bytes: each cell of a known column is kept as a slice.
-                let mut cell = 0;
-                let mut start = 0;
-                for i in 0..=line.len() {
-                    if i < line.len() && line[i] != b',' {
-                        continue;
+                for (i, c) in split_csv(line).enumerate() {
+                    if let Some(Some(k)) = self.cell_column.get(i)
+                        && !c.is_empty()
+                    {
+                        fields[*k] = Some(c);
                     }
-                    if let Some(Some(k)) = self.cell_column.get(cell) {
-                        let c = unquote(&line[start..i]);
-                        if !c.is_empty() {
-                            fields[*k] = Some(c);
-                        }
-                    }
-                    cell += 1;
-                    start = i + 1;
                 }
             }
             TraceFormat::Jsonl => {

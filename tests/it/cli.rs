@@ -1,8 +1,8 @@
 //! The binary as a user meets it: exit codes, messages and files for good and bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
+use super::{ratesim, write};
 use predicates::prelude::*;
 
 const GOOD: &str = r#"name = "good"
@@ -16,19 +16,6 @@ arrivals = { process = "poisson", rate_per_sec = 5 }
 prompt_tokens = { dist = "constant", value = 100 }
 completion_tokens = { dist = "constant", value = 50 }
 "#;
-
-fn ratesim() -> Command {
-    let mut c = Command::cargo_bin("ratesim").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-/// Writes `text` as a scenario file in `dir` and returns its path.
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Runs `ratesim run` on a bad file: exit code 2, a message with every expected piece, no
 /// panic, and no output folder.

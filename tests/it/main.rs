@@ -16,6 +16,20 @@ use ratesim::metrics::{Counters, Recorder};
 use ratesim::scenario::{Overrides, Scenario, parse};
 use ratesim::time::SimTime;
 
+/// The binary, with colours off.
+pub fn ratesim() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("ratesim").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Writes `text` as a file `name` in `dir` and returns its path.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 /// Parses a scenario from text; panics with the error message if it does not validate.
 pub fn scenario(toml: &str) -> Scenario {
     match parse(toml, "test.toml", None, &Overrides::default()) {

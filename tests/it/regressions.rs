@@ -1,21 +1,9 @@
 //! One test per bug of issue 6 ("what a new user hit"), each failing before its fix.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use super::{ratesim, write};
 use predicates::prelude::*;
-
-fn ratesim() -> Command {
-    let mut c = Command::cargo_bin("ratesim").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Constant arrivals at 10 req/s for 60 s, no retries: tier 0's cap (30 RPS) is reached at
 /// load 3, so every model is saturated at load 3 and the default search bound is 8 x 3 = 24.

@@ -1,9 +1,9 @@
 //! Sweeps, shards, tier comparison, capacity planning and the charts they draw.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use super::{ratesim, write};
 
 const SWEEP: &str = r#"name = "small-sweep"
 seed = 99
@@ -26,16 +26,6 @@ replications = 3
 path = "latency.base"
 values = ["0.2s", "1s"]
 "#;
-
-fn ratesim() -> Command {
-    Command::cargo_bin("ratesim").unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))

@@ -3,14 +3,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use super::ratesim;
 use predicates::prelude::*;
-
-fn ratesim() -> Command {
-    let mut c = Command::cargo_bin("ratesim").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
 
 fn scenario_with(dir: &Path, arrivals: &str) -> std::path::PathBuf {
     let p = dir.join("replay.toml");

@@ -306,3 +306,35 @@ completion_tokens = {{ dist = "constant", value = 10 }}
         assert!(e.to_string().contains("traffic[0].prompt_tokens"), "{e}");
     }
 }
+
+#[test]
+fn a_bad_process_or_distribution_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (arrivals, prompt)) in [
+        (
+            r#"{ process = "gamma", rate_per_sec = 5, cv = -1 }"#,
+            r#"{ dist = "constant", value = 10 }"#,
+        ),
+        (
+            r#"{ process = "workers", count = 4 }"#,
+            r#"{ dist = "empirical", quantiles = [[0, 5]] }"#,
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = format!(
+            "name = \"b\"\nseed = 1\ntier = 0\n\n[[traffic]]\nmodel = \"grok-4.3\"\nrequests = 10\narrivals = {arrivals}\nprompt_tokens = {prompt}\ncompletion_tokens = {{ dist = \"constant\", value = 1 }}\n"
+        );
+        let file = super::write(dir.path(), &format!("b{i}.toml"), &text);
+        let out = dir.path().join(format!("out{i}"));
+        super::ratesim()
+            .arg("run")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        assert!(!out.exists(), "case {i}: nothing is written");
+    }
+}

@@ -62,9 +62,17 @@ pub struct ClientPolicy {
     /// Cap on the exponential delay before jitter; `None` is uncapped.
     pub max_delay: Option<SimDuration>,
     pub jitter: Jitter,
+    /// A floor on the jittered delay: full jitter draws from `[min_delay, max(b, min_delay))`
+    /// (tenacity's `wait_random_exponential(min=...)`); other jitters are raised to it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_delay: SimDuration,
     pub retry_after: RetryAfter,
     /// Sleep the backoff delay after the final 429 too, before giving up (xAI's docs loop does).
     pub sleep_after_last_failure: bool,
+}
+
+fn is_zero(d: &SimDuration) -> bool {
+    *d == SimDuration::ZERO
 }
 
 /// What the client does after a 429.
@@ -87,19 +95,36 @@ pub const PRESETS: &[(&str, &str)] = &[
         "openai-python",
         "openai-python 3.x: 2 retries, min(0.5 s * 2^n, 8 s) * U(0.75, 1]; Retry-After honoured exactly up to 120 s, above that no retry",
     ),
+    (
+        "anthropic-python",
+        "anthropic 2.14: 2 retries, min(0.5 s * 2^n, 8 s) * U(0.75, 1]; every Retry-After honoured exactly, however large",
+    ),
+    (
+        "tenacity-cookbook",
+        "tenacity 9.2, OpenAI cookbook: wait_random_exponential(min=1, max=60), stop_after_attempt(6): the k-th delay U(1, clamp(2^(k-1), 1, 60)), 5 retries",
+    ),
+    (
+        "backoff-cookbook",
+        "backoff 2.2, OpenAI cookbook: on_exception(expo): the k-th delay U(0, 2^(k-1)), no cap; the real one never stops, this one stops after 10 retries (max_retries)",
+    ),
+    (
+        "xai-sdk",
+        "xai-sdk 1.21: a 429 (gRPC RESOURCE_EXHAUSTED) is not retried; the SDK retries only UNAVAILABLE, which the server model has no way to produce yet",
+    ),
 ];
 
 impl ClientPolicy {
     /// The named preset, or `None` if there is no such preset.
     pub fn preset(name: &str) -> Option<ClientPolicy> {
         let p = match name {
-            "none" => ClientPolicy {
+            "none" | "xai-sdk" => ClientPolicy {
                 preset: None,
                 max_retries: 0,
                 base_delay: SimDuration::ZERO,
                 multiplier: 1.0,
                 max_delay: None,
                 jitter: Jitter::None,
+                min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: false,
             },
@@ -110,6 +135,7 @@ impl ClientPolicy {
                 multiplier: 2.0,
                 max_delay: None,
                 jitter: Jitter::None,
+                min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: true,
             },
@@ -123,10 +149,40 @@ impl ClientPolicy {
                     low: 0.75,
                     high: 1.0,
                 },
+                min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Honour {
                     max: Some(SimDuration::from_secs(120)),
                     above_max: AboveMax::GiveUp,
                 },
+                sleep_after_last_failure: false,
+            },
+            "anthropic-python" => ClientPolicy {
+                retry_after: RetryAfter::Honour {
+                    max: None,
+                    above_max: AboveMax::GiveUp,
+                },
+                ..ClientPolicy::preset("openai-python")?
+            },
+            "tenacity-cookbook" => ClientPolicy {
+                preset: None,
+                max_retries: 5,
+                base_delay: SimDuration::from_secs(1),
+                multiplier: 2.0,
+                max_delay: Some(SimDuration::from_secs(60)),
+                jitter: Jitter::Full,
+                min_delay: SimDuration::from_secs(1),
+                retry_after: RetryAfter::Ignore,
+                sleep_after_last_failure: false,
+            },
+            "backoff-cookbook" => ClientPolicy {
+                preset: None,
+                max_retries: 10,
+                base_delay: SimDuration::from_secs(1),
+                multiplier: 2.0,
+                max_delay: None,
+                jitter: Jitter::Full,
+                min_delay: SimDuration::ZERO,
+                retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: false,
             },
             _ => return None,
@@ -193,8 +249,13 @@ impl ClientPolicy {
         rng: &mut R,
     ) -> SimDuration {
         let b = self.exponential(k);
-        match self.jitter {
+        let floor = self.min_delay;
+        let d = match self.jitter {
             Jitter::None => b,
+            Jitter::Full if floor > SimDuration::ZERO => {
+                let (lo, hi) = (floor.as_secs_f64(), b.max(floor).as_secs_f64());
+                SimDuration::from_secs_f64(lo + (hi - lo) * rng.random::<f64>())
+            }
             Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * rng.random::<f64>()),
             Jitter::Equal => {
                 let half = b.as_secs_f64() / 2.0;
@@ -219,7 +280,8 @@ impl ClientPolicy {
                 let f = low + (high - low) * rng.random::<f64>();
                 SimDuration::from_secs_f64(b.as_secs_f64() * f)
             }
-        }
+        };
+        d.max(floor)
     }
 }
 
@@ -252,6 +314,88 @@ mod tests {
             }
         }
         unreachable!()
+    }
+
+    /// The law of each preset's k-th backoff delay: (low, high, mean, sd) in seconds.
+    fn law(preset: &str, k: u32) -> (f64, f64, f64, f64) {
+        let two = 2f64.powi(k as i32 - 1);
+        match preset {
+            "openai-python" | "anthropic-python" => {
+                let b = (0.5 * two).min(8.0);
+                (0.75 * b, b, 0.875 * b, 0.25 * b / 12f64.sqrt())
+            }
+            "tenacity-cookbook" => {
+                let hi = two.clamp(1.0, 60.0);
+                (1.0, hi, (1.0 + hi) / 2.0, (hi - 1.0) / 12f64.sqrt())
+            }
+            "backoff-cookbook" => (0.0, two, two / 2.0, two / 12f64.sqrt()),
+            "xai-docs" => (two, two, two, 0.0),
+            other => panic!("no law for {other}"),
+        }
+    }
+
+    #[test]
+    fn every_presets_delays_follow_its_law() {
+        let n = 20_000;
+        for (name, _) in PRESETS {
+            let p = ClientPolicy::preset(name).unwrap();
+            if p.max_retries == 0 {
+                // none and xai-sdk: the first 429 surfaces at once.
+                let mut r = rng();
+                assert_eq!(
+                    p.on_rate_limited(1, secs(1), SimDuration::ZERO, &mut r),
+                    Action::GiveUp {
+                        after: SimDuration::ZERO
+                    },
+                    "{name}"
+                );
+                continue;
+            }
+            let mut r = rng();
+            for k in 1..=p.max_retries {
+                let (lo, hi, mean, sd) = law(name, k);
+                let xs: Vec<f64> = (0..n)
+                    .map(|_| p.backoff(k, SimDuration::ZERO, &mut r).as_secs_f64())
+                    .collect();
+                assert!(
+                    xs.iter().all(|&x| x >= lo - 1e-9 && x <= hi + 1e-9),
+                    "{name} k={k}: outside [{lo}, {hi}]"
+                );
+                let got = xs.iter().sum::<f64>() / n as f64;
+                assert!(
+                    (got - mean).abs() <= 4.0 * sd / (n as f64).sqrt() + 1e-9,
+                    "{name} k={k}: mean {got}, law {mean}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tenacity_cookbook_first_delay_is_exactly_one_second() {
+        let p = ClientPolicy::preset("tenacity-cookbook").unwrap();
+        let mut r = rng();
+        for _ in 0..100 {
+            assert_eq!(p.backoff(1, SimDuration::ZERO, &mut r), secs(1));
+        }
+        let (delays, _) = schedule(&p, secs(3));
+        assert_eq!(delays.len(), 5, "stop_after_attempt(6): five retries");
+    }
+
+    #[test]
+    fn anthropic_honours_every_retry_after_however_large() {
+        let p = ClientPolicy::preset("anthropic-python").unwrap();
+        let mut r = rng();
+        assert_eq!(
+            p.on_rate_limited(1, secs(3_600), SimDuration::ZERO, &mut r),
+            Action::Retry { after: secs(3_600) }
+        );
+        let o = ClientPolicy::preset("openai-python").unwrap();
+        assert_eq!(
+            o.on_rate_limited(1, secs(3_600), SimDuration::ZERO, &mut r),
+            Action::GiveUp {
+                after: SimDuration::ZERO
+            }
+        );
     }
 
     #[test]
@@ -320,6 +464,7 @@ mod tests {
             multiplier: 2.0,
             max_delay: Some(secs(20)),
             jitter: Jitter::Full,
+            min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
         };
@@ -354,6 +499,7 @@ mod tests {
             multiplier: 3.0,
             max_delay: Some(secs(20)),
             jitter: Jitter::Equal,
+            min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
         };

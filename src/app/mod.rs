@@ -69,7 +69,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",
             );
             for (name, what) in PRESETS {
-                s.push_str(&format!("  {name:<15} {what}\n"));
+                s.push_str(&format!("  {name:<18} {what}\n"));
             }
             emit(out, &s)
         }

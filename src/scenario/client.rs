@@ -10,6 +10,7 @@ pub(super) struct RawClient {
     pub(super) base_delay: Option<Dur>,
     pub(super) multiplier: Option<f64>,
     pub(super) max_delay: Option<MaybeDur>,
+    pub(super) min_delay: Option<Dur>,
     pub(super) jitter: Option<RawJitter>,
     pub(super) jitter_range: Option<Vec<f64>>,
     pub(super) retry_after: Option<RawRetryAfter>,
@@ -76,6 +77,7 @@ pub(super) fn validate_client(
             multiplier: 2.0,
             max_delay: Some(SimDuration::from_secs(60)),
             jitter: Jitter::Full,
+            min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
         },
@@ -106,6 +108,9 @@ pub(super) fn validate_client(
     }
     if let Some(c) = raw.max_delay {
         p.max_delay = c.0;
+    }
+    if let Some(m) = raw.min_delay {
+        p.min_delay = m.0;
     }
     if let Some(j) = raw.jitter {
         p.jitter = match j {
@@ -196,6 +201,17 @@ pub(super) fn validate_client(
     }
     if let Some(s) = raw.sleep_after_last_failure {
         p.sleep_after_last_failure = s;
+    }
+    if let Some(cap) = p.max_delay
+        && p.min_delay > cap
+    {
+        return Err(ctx.err(
+            &format!("{path}.min_delay"),
+            format!(
+                "value \"{}\" is not allowed: min_delay must be at most max_delay (\"{cap}\")",
+                p.min_delay
+            ),
+        ));
     }
     if let (Some(cap), false) = (p.max_delay, p.max_retries == 0)
         && cap < p.base_delay

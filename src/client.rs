@@ -69,6 +69,11 @@ pub struct ClientPolicy {
     pub retry_after: RetryAfter,
     /// Sleep the backoff delay after the final 429 too, before giving up (xAI's docs loop does).
     pub sleep_after_last_failure: bool,
+    /// A time budget per request, from its arrival: the client stops retrying when the next
+    /// wait would end past it (tenacity's `stop_after_delay`, backoff's `max_time`). With
+    /// unlimited retries (`max_retries = u32::MAX`) it is what stops the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_budget: Option<SimDuration>,
 }
 
 fn is_zero(d: &SimDuration) -> bool {
@@ -127,6 +132,7 @@ impl ClientPolicy {
                 min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: false,
+                time_budget: None,
             },
             "xai-docs" => ClientPolicy {
                 preset: None,
@@ -138,6 +144,7 @@ impl ClientPolicy {
                 min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: true,
+                time_budget: None,
             },
             "openai-python" => ClientPolicy {
                 preset: None,
@@ -155,6 +162,7 @@ impl ClientPolicy {
                     above_max: AboveMax::GiveUp,
                 },
                 sleep_after_last_failure: false,
+                time_budget: None,
             },
             "anthropic-python" => ClientPolicy {
                 retry_after: RetryAfter::Honour {
@@ -173,6 +181,7 @@ impl ClientPolicy {
                 min_delay: SimDuration::from_secs(1),
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: false,
+                time_budget: None,
             },
             "backoff-cookbook" => ClientPolicy {
                 preset: None,
@@ -184,6 +193,7 @@ impl ClientPolicy {
                 min_delay: SimDuration::ZERO,
                 retry_after: RetryAfter::Ignore,
                 sleep_after_last_failure: false,
+                time_budget: None,
             },
             _ => return None,
         };
@@ -205,12 +215,14 @@ impl ClientPolicy {
     }
 
     /// Decides what follows the `failures`-th 429 of a request (counting from 1).
-    /// `previous_delay` is the delay before the attempt that just failed (zero after the first).
+    /// `previous_delay` is the delay before the attempt that just failed (zero after the first);
+    /// `elapsed` is the time since the request arrived, when the client hears the 429.
     pub fn on_rate_limited<R: rand::Rng + ?Sized>(
         &self,
         failures: u32,
         retry_after: SimDuration,
         previous_delay: SimDuration,
+        elapsed: SimDuration,
         rng: &mut R,
     ) -> Action {
         let retries_left = failures <= self.max_retries;
@@ -234,6 +246,15 @@ impl ClientPolicy {
             };
         }
         let after = delay.unwrap_or_else(|| self.backoff(failures, previous_delay, rng));
+        if self
+            .time_budget
+            .is_some_and(|b| SimDuration(elapsed.0.saturating_add(after.0)) > b)
+        {
+            // The next attempt would come too late: stop now.
+            return Action::GiveUp {
+                after: SimDuration::ZERO,
+            };
+        }
         if retries_left {
             Action::Retry { after }
         } else {
@@ -305,7 +326,7 @@ mod tests {
         let mut delays = Vec::new();
         let mut prev = SimDuration::ZERO;
         for failures in 1.. {
-            match p.on_rate_limited(failures, retry_after, prev, &mut r) {
+            match p.on_rate_limited(failures, retry_after, prev, SimDuration::ZERO, &mut r) {
                 Action::Retry { after } => {
                     delays.push(after);
                     prev = after;
@@ -343,7 +364,7 @@ mod tests {
                 // none and xai-sdk: the first 429 surfaces at once.
                 let mut r = rng();
                 assert_eq!(
-                    p.on_rate_limited(1, secs(1), SimDuration::ZERO, &mut r),
+                    p.on_rate_limited(1, secs(1), SimDuration::ZERO, SimDuration::ZERO, &mut r),
                     Action::GiveUp {
                         after: SimDuration::ZERO
                     },
@@ -386,12 +407,12 @@ mod tests {
         let p = ClientPolicy::preset("anthropic-python").unwrap();
         let mut r = rng();
         assert_eq!(
-            p.on_rate_limited(1, secs(3_600), SimDuration::ZERO, &mut r),
+            p.on_rate_limited(1, secs(3_600), SimDuration::ZERO, SimDuration::ZERO, &mut r),
             Action::Retry { after: secs(3_600) }
         );
         let o = ClientPolicy::preset("openai-python").unwrap();
         assert_eq!(
-            o.on_rate_limited(1, secs(3_600), SimDuration::ZERO, &mut r),
+            o.on_rate_limited(1, secs(3_600), SimDuration::ZERO, SimDuration::ZERO, &mut r),
             Action::GiveUp {
                 after: SimDuration::ZERO
             }
@@ -467,6 +488,7 @@ mod tests {
             min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
+            time_budget: None,
         };
         let table = [
             (1, 0.5, 0.2887, 1.0),
@@ -502,6 +524,7 @@ mod tests {
             min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
+            time_budget: None,
         };
         let mut r = rng();
         for _ in 0..1000 {

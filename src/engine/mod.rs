@@ -254,6 +254,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                     failures,
                     retry_after,
                     req.previous_delay,
+                    heard.since(req.arrived),
                     &mut st.jitter_rng,
                 );
                 let next = Request { failures, ..req };

@@ -6,7 +6,9 @@ use super::*;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawClient {
     pub(super) preset: Option<String>,
-    pub(super) max_retries: Option<i64>,
+    /// A number, or "none" (unlimited; then a time_budget must stop the client).
+    pub(super) max_retries: Option<toml::Value>,
+    pub(super) time_budget: Option<Dur>,
     pub(super) base_delay: Option<Dur>,
     pub(super) multiplier: Option<f64>,
     pub(super) max_delay: Option<MaybeDur>,
@@ -80,16 +82,37 @@ pub(super) fn validate_client(
             min_delay: SimDuration::ZERO,
             retry_after: RetryAfter::Ignore,
             sleep_after_last_failure: false,
+            time_budget: None,
         },
     };
-    if let Some(n) = raw.max_retries {
-        if !(0..=1000).contains(&n) {
+    if let Some(b) = raw.time_budget {
+        if b.0 == SimDuration::ZERO {
             return Err(ctx.err(
-                &format!("{path}.max_retries"),
-                format!("value {n} is not allowed: max_retries must be an integer from 0 to 1000"),
+                &format!("{path}.time_budget"),
+                "value \"0s\" is not allowed: a time budget must be > 0",
             ));
         }
-        p.max_retries = n as u32;
+        p.time_budget = Some(b.0);
+    }
+    if let Some(v) = &raw.max_retries {
+        match v {
+            toml::Value::Integer(n) if (0..=1000).contains(n) => p.max_retries = *n as u32,
+            toml::Value::String(s) if s == "none" => {
+                if p.time_budget.is_none() {
+                    return Err(ctx.err(
+                        &format!("{path}.max_retries"),
+                        "max_retries = \"none\" (unlimited) needs a time_budget to stop the client, e.g. time_budget = \"10m\"",
+                    ));
+                }
+                p.max_retries = u32::MAX;
+            }
+            other => {
+                return Err(ctx.err(
+                    &format!("{path}.max_retries"),
+                    format!("value {other} is not allowed: max_retries must be an integer from 0 to 1000, or \"none\" (unlimited, with a time_budget)"),
+                ));
+            }
+        }
     }
     if let Some(b) = raw.base_delay {
         p.base_delay = b.0;

@@ -338,3 +338,47 @@ fn a_bad_process_or_distribution_exits_2_and_writes_nothing() {
         assert!(!out.exists(), "case {i}: nothing is written");
     }
 }
+
+#[test]
+fn no_request_outlives_its_time_budget_plus_one_service_time() {
+    // Unlimited retries (backoff's law) stopped by a 20 s budget, against tier 0's 30 RPS at
+    // 45 req/s; every service takes exactly 1 s + 80 / 80 s = 2 s.
+    let src = r#"
+name = "budget"
+seed = 8
+duration = "5m"
+tier = 0
+
+[client]
+preset = "backoff-cookbook"
+max_retries = "none"
+time_budget = "20s"
+
+[latency]
+base = "1s"
+output_tokens_per_sec = 80
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = { process = "poisson", rate_per_sec = 45 }
+prompt_tokens = { dist = "constant", value = 100 }
+completion_tokens = { dist = "constant", value = 80 }
+"#;
+    let s = scenario(src);
+    assert_eq!(s.streams[0].client.max_retries, u32::MAX);
+    let (t, outcome, _) = totals(&s);
+    assert!(t.gave_up > 0, "the budget must stop some requests");
+    assert!(
+        t.give_up_us.max().unwrap() <= 20_000_000,
+        "a give-up past the budget"
+    );
+    assert!(
+        t.latency_us.max().unwrap() <= 22_000_000,
+        "a success past budget + service"
+    );
+    assert_conserved(&t, &outcome);
+    // Unlimited retries without a budget are refused.
+    let bad = src.replace("time_budget = \"20s\"\n", "");
+    let e = ratesim::scenario::parse(&bad, "b.toml", None, &Default::default()).unwrap_err();
+    assert!(e.to_string().contains("needs a time_budget"), "{e}");
+}

@@ -112,6 +112,36 @@ impl TokenBucket {
         Some(SimDuration(u64::try_from(wait).unwrap_or(u64::MAX)))
     }
 
+    /// How long until `cost_units` would fit, or until the bucket is full if it never can.
+    pub fn wait_for_or_full(&mut self, now: SimTime, cost_units: u64) -> SimDuration {
+        self.refill(now);
+        let cost = (i128::from(cost_units) * 1000 * self.period_ns).min(self.capacity);
+        let missing = cost - self.level;
+        if missing <= 0 {
+            return SimDuration::ZERO;
+        }
+        let wait = (missing + self.refill_per_ns - 1) / self.refill_per_ns;
+        SimDuration(u64::try_from(wait).unwrap_or(u64::MAX))
+    }
+
+    /// What a server's rate-limit headers say of this bucket at `now`: the limit (capacity)
+    /// and remaining (level), in whole units rounded down, and the time until it is full.
+    pub fn header(&mut self, now: SimTime) -> HeaderDim {
+        self.refill(now);
+        let unit = 1000 * self.period_ns;
+        let missing = self.capacity - self.level;
+        let reset = if missing <= 0 {
+            0
+        } else {
+            (missing + self.refill_per_ns - 1) / self.refill_per_ns
+        };
+        HeaderDim {
+            limit: u64::try_from(self.capacity / unit).unwrap_or(u64::MAX),
+            remaining: u64::try_from(self.level.max(0) / unit).unwrap_or(0),
+            reset: SimDuration(u64::try_from(reset).unwrap_or(u64::MAX)),
+        }
+    }
+
     /// Takes `cost_units` out; with `allow_debt` the level may fall to minus the capacity.
     pub fn debit(&mut self, now: SimTime, cost_units: u64, allow_debt: bool) {
         self.refill(now);
@@ -127,6 +157,23 @@ impl TokenBucket {
     }
 }
 
+/// One dimension of a server's rate-limit headers (as `x-ratelimit-limit-requests`,
+/// `x-ratelimit-remaining-requests`, `x-ratelimit-reset-requests`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderDim {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Time until the bucket is full again, if nothing else is sent.
+    pub reset: SimDuration,
+}
+
+/// The rate-limit headers of a response: requests, and tokens where the model has a TPM cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub requests: HeaderDim,
+    pub tokens: Option<HeaderDim>,
+}
+
 /// The two caps of one model: requests per second and (optionally) tokens per minute.
 #[derive(Clone, Debug)]
 pub struct ModelLimiter {
@@ -138,20 +185,12 @@ pub struct ModelLimiter {
 
 impl ModelLimiter {
     pub fn new(limits: &ModelLimits, cfg: &LimiterConfig) -> ModelLimiter {
-        let requests = TokenBucket::new(
-            cfg.request_burst
-                .unwrap_or_else(|| limits.rps.max(Milli::from_units(1))),
-            limits.rps,
-            SimDuration(NANOS_PER_SEC),
-        )
-        .starting_at(cfg.initial_level);
-        let tokens = limits.tpm.map(|tpm| {
-            TokenBucket::new(
-                cfg.token_burst.unwrap_or(tpm),
-                tpm,
-                SimDuration(60 * NANOS_PER_SEC),
-            )
-            .starting_at(cfg.initial_level)
+        let ((req_cap, rps), tok) = ModelLimiter::shape(limits, cfg);
+        let requests = TokenBucket::new(req_cap, rps, SimDuration(NANOS_PER_SEC))
+            .starting_at(cfg.initial_level);
+        let tokens = tok.map(|(cap, tpm)| {
+            TokenBucket::new(cap, tpm, SimDuration(60 * NANOS_PER_SEC))
+                .starting_at(cfg.initial_level)
         });
         ModelLimiter {
             requests,
@@ -206,6 +245,30 @@ impl ModelLimiter {
             .and_then(|b| b.wait_for(now, tokens))
             .unwrap_or(SimDuration::ZERO);
         r.max(t).max(SimDuration(1))
+    }
+
+    /// The rate-limit headers of a response sent at `now` (after this attempt's debit).
+    pub fn headers(&mut self, now: SimTime) -> RateHeaders {
+        RateHeaders {
+            requests: self.requests.header(now),
+            tokens: self.tokens.as_mut().map(|b| b.header(now)),
+        }
+    }
+
+    /// The (capacity, rate) of the requests bucket and, where there is one, the tokens bucket,
+    /// as the limiter was built: what a client paces against.
+    pub fn shape(
+        limits: &ModelLimits,
+        cfg: &LimiterConfig,
+    ) -> ((Milli, Milli), Option<(Milli, Milli)>) {
+        (
+            (
+                cfg.request_burst
+                    .unwrap_or_else(|| limits.rps.max(Milli::from_units(1))),
+                limits.rps,
+            ),
+            limits.tpm.map(|tpm| (cfg.token_burst.unwrap_or(tpm), tpm)),
+        )
     }
 
     /// Whether an attempt of `tokens` tokens can ever be admitted.

@@ -3,6 +3,7 @@
 
 use hdrhistogram::Histogram;
 
+use crate::client::Cause;
 use crate::engine::{Observer, Request};
 use crate::limiter::Decision;
 use crate::time::{NANOS_PER_SEC, SimTime};
@@ -101,7 +102,14 @@ pub struct Counters {
     pub never_fits_attempts: u64,
     pub succeeded: u64,
     pub gave_up: u64,
+    /// Give-ups by cause, indexed by [`Cause::index`].
+    pub gave_up_by_cause: [u64; 7],
     pub never_fits: u64,
+    /// Latency of succeeded requests split into time queued in the client, backing off and
+    /// being served (429 round trips included), summed in nanoseconds.
+    pub split_succeeded_ns: [u128; 3],
+    /// The same over every ended request.
+    pub split_all_ns: [u128; 3],
     /// Tokens of admitted attempts (every kind), as debited from the TPM bucket.
     pub tokens_admitted: u64,
     /// The same tokens by kind.
@@ -128,6 +136,13 @@ impl Counters {
         self.never_fits_attempts += o.never_fits_attempts;
         self.succeeded += o.succeeded;
         self.gave_up += o.gave_up;
+        for (a, b) in self.gave_up_by_cause.iter_mut().zip(o.gave_up_by_cause) {
+            *a += b;
+        }
+        for i in 0..3 {
+            self.split_succeeded_ns[i] += o.split_succeeded_ns[i];
+            self.split_all_ns[i] += o.split_all_ns[i];
+        }
         self.never_fits += o.never_fits;
         self.tokens_admitted += o.tokens_admitted;
         self.tokens_by_kind.add(&o.tokens_by_kind);
@@ -314,10 +329,19 @@ impl Recorder {
             })
     }
 
-    fn ended(&mut self, now: SimTime, req: &Request, attempts: u32) {
+    fn ended(&mut self, now: SimTime, req: &Request, attempts: u32, succeeded: bool) {
         let c = &mut self.streams[req.stream as usize];
         c.attempts_per_request.record(u64::from(attempts));
         c.last_end = c.last_end.max(Some(now));
+        let total = u128::from(now.since(req.arrived).0);
+        let (queued, backoff) = (u128::from(req.waited.0), u128::from(req.slept.0));
+        let split = [queued, backoff, total.saturating_sub(queued + backoff)];
+        for (i, x) in split.into_iter().enumerate() {
+            c.split_all_ns[i] += x;
+            if succeeded {
+                c.split_succeeded_ns[i] += x;
+            }
+        }
     }
 
     /// Doubles the bucket width, merging neighbouring buckets.
@@ -423,18 +447,20 @@ impl Observer for Recorder {
             let c = &mut self.streams[req.stream as usize];
             c.succeeded += 1;
             c.latency_us.record(micros(now.since(req.arrived).0));
-            self.ended(now, req, req.attempt());
+            self.ended(now, req, req.attempt(), true);
         }
     }
 
-    fn on_give_up(&mut self, now: SimTime, req: &Request) {
+    fn on_give_up(&mut self, now: SimTime, req: &Request, cause: Cause) {
         self.second(now).gave_up += 1;
         if self.counted(req) {
             let c = &mut self.streams[req.stream as usize];
             c.gave_up += 1;
+            c.gave_up_by_cause[cause.index()] += 1;
             c.give_up_us.record(micros(now.since(req.arrived).0));
-            // Every attempt of a request that gave up was answered with a 429.
-            self.ended(now, req, req.failures);
+            // Every attempt it made was answered with a 429, but for one cut off by its
+            // deadline while being served.
+            self.ended(now, req, req.failures + u32::from(req.cancelled), false);
         }
     }
 
@@ -442,7 +468,7 @@ impl Observer for Recorder {
         self.second(now).never_fits += 1;
         if self.counted(req) {
             self.streams[req.stream as usize].never_fits += 1;
-            self.ended(now, req, req.attempt());
+            self.ended(now, req, req.attempt(), false);
         }
     }
 }

@@ -68,8 +68,8 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let mut s = String::from(
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",
             );
-            for (name, what) in PRESETS {
-                s.push_str(&format!("  {name:<18} {what}\n"));
+            for (name, version, what) in PRESETS {
+                s.push_str(&format!("  {name:<18} {what}\n  {:<18} (follows {version})\n", ""));
             }
             emit(out, &s)
         }

@@ -11,7 +11,10 @@ pub mod queue;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use crate::client::Action;
+use std::collections::VecDeque;
+
+use crate::client::state::{ClientState, Gate};
+use crate::client::{Action, Cause, Tries};
 use crate::limiter::{Decision, ModelLimiter};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -26,10 +29,21 @@ pub struct Request {
     pub arrived: SimTime,
     /// The backoff delay before the current attempt (decorrelated jitter needs it).
     pub previous_delay: SimDuration,
+    /// Time spent waiting in the client: for a concurrency slot, pacing, an adaptive rate or
+    /// rate-limit headers.
+    pub waited: SimDuration,
+    /// Time spent sleeping between attempts (backoff and Retry-After), the final sleep of a
+    /// client that sleeps before giving up included.
+    pub slept: SimDuration,
     /// Index into `Scenario::streams`.
     pub stream: u32,
     /// 429s received so far.
     pub failures: u32,
+    /// The retry policy's counters (per loop, for nested policies).
+    pub tries: Tries,
+    /// Its deadline passed while an admitted attempt was being served (which then counts as
+    /// an attempt of a request that gave up).
+    pub cancelled: bool,
     /// Its tokens by kind.
     pub size: Size,
 }
@@ -52,13 +66,19 @@ impl Request {
 enum Event {
     /// The next request of a stream arrives and makes its first attempt.
     Arrival { stream: u32 },
-    /// A retry reaches the server.
+    /// An attempt reaches the server (a client without shared state).
     Attempt(Request),
+    /// A retry is due from a client with shared state: it passes the client's gates first.
+    Send(Request),
+    /// A client with shared state hears a 429 carrying this Retry-After.
+    Heard(Request, SimDuration),
     /// An admitted attempt finishes: the request succeeded.
     Complete(Request),
-    /// The client stops retrying (after its last sleep, if it sleeps). The request's `failures`
-    /// then counts every attempt it made.
-    GiveUp(Request),
+    /// The client stops (after its last sleep, if it sleeps). The request's `failures` then
+    /// counts every 429 it had.
+    GiveUp(Request, Cause),
+    /// A client's gates may have opened: send what waits.
+    Wake { client: u32 },
 }
 
 /// Hooks the engine calls as things happen; metrics and the attempt log implement them.
@@ -68,8 +88,8 @@ pub trait Observer {
     fn on_arrival(&mut self, _now: SimTime, _req: &Request) {}
     fn on_attempt(&mut self, _now: SimTime, _req: &Request, _decision: Decision) {}
     fn on_success(&mut self, _now: SimTime, _req: &Request) {}
-    /// The request gave up; its `failures` counts every attempt it made (all got a 429).
-    fn on_give_up(&mut self, _now: SimTime, _req: &Request) {}
+    /// The request gave up; its `failures` counts the 429s it had.
+    fn on_give_up(&mut self, _now: SimTime, _req: &Request, _cause: Cause) {}
     fn on_never_fits(&mut self, _now: SimTime, _req: &Request) {}
 }
 
@@ -124,21 +144,43 @@ struct StreamState {
     think_rng: Xoshiro256PlusPlus,
 }
 
-impl StreamState {
-    /// A request of this stream ended at `now`: a closed-loop worker sends its next one.
-    fn ended(&mut self, queue: &mut EventQueue<Event>, stream: u32, now: SimTime) {
-        if self.arrivals.is_closed_loop()
-            && let Some(t) = self.arrivals.worker_next(now, &mut self.think_rng)
-        {
-            queue.schedule(t, Event::Arrival { stream });
-        }
-    }
+/// A client with shared state, while it runs.
+struct LiveClient {
+    state: ClientState,
+    gated: bool,
+    /// Requests waiting for a concurrency slot, with the time they began to wait.
+    slots: VecDeque<(Request, SimTime)>,
+    /// Attempts waiting for the client's gates, with the time they began to wait.
+    sends: VecDeque<(Request, SimTime)>,
+    /// The earliest Wake event scheduled for this client, if any.
+    wake: Option<SimTime>,
+}
+
+/// How a request ended.
+#[derive(Clone, Copy)]
+enum End {
+    Success,
+    GaveUp(Cause),
+    NeverFits,
+}
+
+/// The state of one run.
+struct Sim<'s> {
+    scenario: &'s Scenario,
+    queue: EventQueue<Event>,
+    streams: Vec<StreamState>,
+    limiters: Vec<ModelLimiter>,
+    /// Per client of the scenario: its live state, or `None` for a client without shared state.
+    clients: Vec<Option<LiveClient>>,
+    /// Requests given a concurrency slot by a request that ended: their first attempt is due now.
+    ready: VecDeque<Request>,
+    ended: u64,
 }
 
 /// Runs a scenario to the end (drained, or cut off at its hard stop), reporting to `observer`.
 pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     let seed = scenario.seed;
-    let mut streams: Vec<StreamState> = scenario
+    let streams: Vec<StreamState> = scenario
         .streams
         .iter()
         .enumerate()
@@ -152,32 +194,52 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             think_rng: stream_rng(seed, Purpose::Think, i),
         })
         .collect();
-    let mut limiters: Vec<ModelLimiter> = scenario
+    let limiters: Vec<ModelLimiter> = scenario
         .models
         .iter()
         .map(|m| ModelLimiter::new(&m.limits, &scenario.server))
         .collect();
-
-    let mut queue: EventQueue<Event> = EventQueue::default();
-    for (i, st) in streams.iter_mut().enumerate() {
+    let caps: Vec<_> = scenario.models.iter().map(|m| m.limits).collect();
+    let clients = scenario
+        .clients
+        .iter()
+        .map(|c| {
+            (!c.shared.is_stateless()).then(|| LiveClient {
+                state: ClientState::new(&c.shared, &caps, &scenario.server),
+                gated: c.shared.gates_sends(),
+                slots: VecDeque::new(),
+                sends: VecDeque::new(),
+                wake: None,
+            })
+        })
+        .collect();
+    let mut sim = Sim {
+        scenario,
+        queue: EventQueue::default(),
+        streams,
+        limiters,
+        clients,
+        ready: VecDeque::new(),
+        ended: 0,
+    };
+    for (i, st) in sim.streams.iter_mut().enumerate() {
         if st.arrivals.is_closed_loop() {
             // Every worker's first request (at once, or spread over the ramp).
             for t in st.arrivals.worker_start() {
-                queue.schedule(t, Event::Arrival { stream: i as u32 });
+                sim.queue.schedule(t, Event::Arrival { stream: i as u32 });
             }
         } else if let Some(t) = st.arrivals.next(&mut st.arrivals_rng) {
-            queue.schedule(t, Event::Arrival { stream: i as u32 });
+            sim.queue.schedule(t, Event::Arrival { stream: i as u32 });
         }
     }
 
     let stop = scenario.stop_at.map(|d| SimTime(d.0));
     let mut events = 0u64;
     let mut requests = 0u64;
-    let mut ended = 0u64;
     let mut now = SimTime::ZERO;
     let mut cut_off = false;
 
-    while let Some((t, event)) = queue.pop() {
+    while let Some((t, event)) = sim.queue.pop() {
         if stop.is_some_and(|s| t > s) {
             cut_off = true;
             now = stop.unwrap_or(now);
@@ -185,102 +247,68 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         }
         debug_assert!(t >= now, "time went backwards");
         now = t;
-        events += 1;
-        let req = match event {
+        // Wake events are the client's bookkeeping, not a request's: not counted.
+        events += u64::from(!matches!(event, Event::Wake { .. }));
+        match event {
             Event::Arrival { stream } => {
-                let st = &mut streams[stream as usize];
+                let st = &mut sim.streams[stream as usize];
                 // A trace row's sizes belong to this arrival: take them before the next row.
                 let traced = st.arrivals.take_size();
                 if !st.arrivals.is_closed_loop()
                     && let Some(next) = st.arrivals.next(&mut st.arrivals_rng)
                 {
-                    queue.schedule(next, Event::Arrival { stream });
+                    sim.queue.schedule(next, Event::Arrival { stream });
                 }
                 let size = traced.unwrap_or_else(|| st.sizes.sample(&mut st.sizes_rng));
                 let req = Request {
                     id: requests,
                     arrived: t,
                     previous_delay: SimDuration::ZERO,
+                    waited: SimDuration::ZERO,
+                    slept: SimDuration::ZERO,
                     stream,
                     failures: 0,
+                    tries: Tries::default(),
+                    cancelled: false,
                     size,
                 };
                 requests += 1;
                 observer.on_event(t, stream);
                 observer.on_arrival(t, &req);
-                req
+                sim.start(req, t, observer);
             }
             Event::Attempt(req) => {
                 observer.on_event(t, req.stream);
-                req
+                sim.attempt(req, t, observer);
+            }
+            Event::Send(req) => {
+                observer.on_event(t, req.stream);
+                sim.submit(req, t, observer);
+            }
+            Event::Heard(req, retry_after) => {
+                observer.on_event(t, req.stream);
+                sim.heard(req, retry_after, t, observer);
             }
             Event::Complete(req) => {
                 observer.on_event(t, req.stream);
-                observer.on_success(t, &req);
-                ended += 1;
-                streams[req.stream as usize].ended(&mut queue, req.stream, t);
-                continue;
-            }
-            Event::GiveUp(req) => {
-                observer.on_event(t, req.stream);
-                observer.on_give_up(t, &req);
-                ended += 1;
-                streams[req.stream as usize].ended(&mut queue, req.stream, t);
-                continue;
-            }
-        };
-
-        // An attempt reaches the server.
-        let spec = &scenario.streams[req.stream as usize];
-        let st = &mut streams[req.stream as usize];
-        let decision = limiters[spec.model].check(t, req.tokens());
-        observer.on_attempt(t, &req, decision);
-        match decision {
-            Decision::Admit => {
-                let service = spec
-                    .latency
-                    .service_time(req.size.generated(), &mut st.latency_rng);
-                queue.schedule(t.after(service), Event::Complete(req));
-            }
-            Decision::NeverFits => {
-                observer.on_never_fits(t, &req);
-                ended += 1;
-                st.ended(&mut queue, req.stream, t);
-            }
-            Decision::Limited { retry_after } => {
-                let failures = req.failures + 1;
-                let heard = t.after(spec.latency.rate_limited_response);
-                let action = spec.client.on_rate_limited(
-                    failures,
-                    retry_after,
-                    req.previous_delay,
-                    heard.since(req.arrived),
-                    &mut st.jitter_rng,
-                );
-                let next = Request { failures, ..req };
-                match action {
-                    Action::Retry { after } => queue.schedule(
-                        heard.after(after),
-                        Event::Attempt(Request {
-                            previous_delay: after,
-                            ..next
-                        }),
-                    ),
-                    Action::GiveUp { after } => {
-                        if heard.after(after) == t {
-                            observer.on_give_up(t, &next);
-                            ended += 1;
-                            st.ended(&mut queue, req.stream, t);
-                        } else {
-                            queue.schedule(heard.after(after), Event::GiveUp(next));
-                        }
-                    }
+                let c = scenario.streams[req.stream as usize].client;
+                if let Some(lc) = &mut sim.clients[c] {
+                    lc.state.on_success(t, req.failures > 0);
                 }
+                sim.end(req, t, End::Success, observer);
             }
+            Event::GiveUp(req, cause) => {
+                observer.on_event(t, req.stream);
+                sim.end(req, t, End::GaveUp(cause), observer);
+            }
+            Event::Wake { client } => sim.wake(client as usize, t, observer),
+        }
+        while let Some(req) = sim.ready.pop_front() {
+            sim.submit(req, now, observer);
         }
     }
 
-    let in_flight_at_end = requests - ended;
+    let in_flight_at_end = requests - sim.ended;
     debug_assert!(
         cut_off || in_flight_at_end == 0,
         "a drained run ends every request"
@@ -291,6 +319,297 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         cut_off,
         requests,
         in_flight_at_end,
+    }
+}
+
+impl Sim<'_> {
+    fn client_of(&self, req: &Request) -> usize {
+        self.scenario.streams[req.stream as usize].client
+    }
+
+    /// A request arrives: it takes a concurrency slot, or waits for one.
+    fn start<O: Observer>(&mut self, req: Request, now: SimTime, observer: &mut O) {
+        let c = self.client_of(&req);
+        if let Some(lc) = &mut self.clients[c]
+            && let Some(cap) = lc.state.max_concurrency
+        {
+            if lc.state.in_flight >= cap {
+                lc.slots.push_back((req, now));
+                return;
+            }
+            lc.state.in_flight += 1;
+        }
+        self.submit(req, now, observer);
+    }
+
+    /// An attempt is due from the client: it passes the client's gates, or waits at them.
+    fn submit<O: Observer>(&mut self, req: Request, now: SimTime, observer: &mut O) {
+        let scenario = self.scenario;
+        let c = self.client_of(&req);
+        let Some(lc) = &mut self.clients[c] else {
+            return self.attempt(req, now, observer);
+        };
+        let policy = &scenario.clients[c].policy;
+        if let Some(d) = policy.deadline
+            && now.since(req.arrived) >= d
+        {
+            return self.end(req, now, End::GaveUp(Cause::Deadline), observer);
+        }
+        if lc.gated {
+            if !lc.sends.is_empty() {
+                lc.sends.push_back((req, now));
+                return;
+            }
+            let model = scenario.streams[req.stream as usize].model;
+            match lc.state.gate(now, model, req.tokens()) {
+                Gate::Now => {}
+                Gate::At(t) => {
+                    lc.sends.push_back((req, now));
+                    Self::ensure_wake(&mut self.queue, lc, c, t);
+                    return;
+                }
+                Gate::Blocked => {
+                    if let Some(t) = lc.state.next_news() {
+                        lc.sends.push_back((req, now));
+                        Self::ensure_wake(&mut self.queue, lc, c, t);
+                        return;
+                    }
+                }
+            }
+        }
+        self.dispatch(req, now, observer);
+    }
+
+    fn ensure_wake(queue: &mut EventQueue<Event>, lc: &mut LiveClient, c: usize, t: SimTime) {
+        if lc.wake.is_none_or(|w| w > t) {
+            lc.wake = Some(t);
+            queue.schedule(t, Event::Wake { client: c as u32 });
+        }
+    }
+
+    /// A client's gates may have opened: send what waits, in order.
+    fn wake<O: Observer>(&mut self, c: usize, now: SimTime, observer: &mut O) {
+        let scenario = self.scenario;
+        loop {
+            let lc = self.clients[c].as_mut().expect("only live clients wake");
+            if lc.wake == Some(now) {
+                lc.wake = None;
+            }
+            let Some(&(req, since)) = lc.sends.front() else {
+                return;
+            };
+            let model = scenario.streams[req.stream as usize].model;
+            match lc.state.gate(now, model, req.tokens()) {
+                Gate::Now => {}
+                Gate::At(t) => return Self::ensure_wake(&mut self.queue, lc, c, t),
+                Gate::Blocked => {
+                    if let Some(t) = lc.state.next_news() {
+                        return Self::ensure_wake(&mut self.queue, lc, c, t);
+                    }
+                }
+            }
+            lc.sends.pop_front();
+            let req = Request {
+                waited: SimDuration(req.waited.0 + now.since(since).0),
+                ..req
+            };
+            let policy = &scenario.clients[c].policy;
+            if let Some(d) = policy.deadline
+                && now.since(req.arrived) >= d
+            {
+                self.end(req, now, End::GaveUp(Cause::Deadline), observer);
+            } else {
+                self.dispatch(req, now, observer);
+            }
+        }
+    }
+
+    /// A client with shared state sends an attempt now, if its breaker lets it.
+    fn dispatch<O: Observer>(&mut self, req: Request, now: SimTime, observer: &mut O) {
+        let c = self.client_of(&req);
+        let lc = self.clients[c].as_mut().expect("a live client");
+        if !lc.state.permit(now) {
+            return self.end(req, now, End::GaveUp(Cause::BreakerOpen), observer);
+        }
+        let model = self.scenario.streams[req.stream as usize].model;
+        lc.state.on_send(now, model, req.tokens());
+        self.attempt(req, now, observer);
+    }
+
+    /// An attempt reaches the server.
+    fn attempt<O: Observer>(&mut self, req: Request, t: SimTime, observer: &mut O) {
+        let scenario = self.scenario;
+        let spec = &scenario.streams[req.stream as usize];
+        let policy = &scenario.clients[spec.client].policy;
+        let limiter = &mut self.limiters[spec.model];
+        let decision = limiter.check(t, req.tokens());
+        observer.on_attempt(t, &req, decision);
+        let live = self.clients[spec.client].as_mut();
+        let st = &mut self.streams[req.stream as usize];
+        match decision {
+            Decision::Admit => {
+                let service = spec
+                    .latency
+                    .service_time(req.size.generated(), &mut st.latency_rng);
+                let done = t.after(service);
+                if let Some(lc) = live
+                    && lc.state.reads_headers()
+                {
+                    let h = limiter.headers(t);
+                    lc.state.on_headers(t, done, spec.model, h);
+                }
+                match policy.deadline {
+                    Some(d) if done.since(req.arrived) > d => self.queue.schedule(
+                        req.arrived.after(d),
+                        Event::GiveUp(
+                            Request {
+                                cancelled: true,
+                                ..req
+                            },
+                            Cause::Deadline,
+                        ),
+                    ),
+                    _ => self.queue.schedule(done, Event::Complete(req)),
+                }
+            }
+            Decision::NeverFits => {
+                if let Some(lc) = live
+                    && lc.state.reads_headers()
+                {
+                    let h = limiter.headers(t);
+                    lc.state.on_headers(t, t, spec.model, h);
+                }
+                observer.on_never_fits(t, &req);
+                self.end(req, t, End::NeverFits, observer);
+            }
+            Decision::Limited { retry_after } => {
+                let heard = t.after(spec.latency.rate_limited_response);
+                let req = Request {
+                    failures: req.failures + 1,
+                    ..req
+                };
+                if let Some(lc) = live {
+                    if lc.state.reads_headers() {
+                        let h = limiter.headers(t);
+                        lc.state.on_headers(t, heard, spec.model, h);
+                    }
+                    if heard == t {
+                        return self.heard(req, retry_after, t, observer);
+                    }
+                    return self.queue.schedule(heard, Event::Heard(req, retry_after));
+                }
+                let (action, tries) = policy.on_rate_limited(
+                    req.tries,
+                    retry_after,
+                    req.previous_delay,
+                    heard.since(req.arrived),
+                    &mut st.jitter_rng,
+                );
+                let next = Request { tries, ..req };
+                match action {
+                    Action::Retry { after } => self.queue.schedule(
+                        heard.after(after),
+                        Event::Attempt(Request {
+                            previous_delay: after,
+                            slept: SimDuration(next.slept.0 + after.0),
+                            ..next
+                        }),
+                    ),
+                    Action::GiveUp { after, cause } => {
+                        let at = heard.after(after);
+                        let next = Request {
+                            slept: SimDuration(next.slept.0 + after.0),
+                            ..next
+                        };
+                        if at == t {
+                            self.end(next, t, End::GaveUp(cause), observer);
+                        } else {
+                            self.queue.schedule(at, Event::GiveUp(next, cause));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A client with shared state hears a 429 (its `failures` already counts it).
+    fn heard<O: Observer>(
+        &mut self,
+        req: Request,
+        retry_after: SimDuration,
+        now: SimTime,
+        observer: &mut O,
+    ) {
+        let scenario = self.scenario;
+        let c = self.client_of(&req);
+        let policy = &scenario.clients[c].policy;
+        let lc = self.clients[c].as_mut().expect("a live client");
+        let budget_allows = lc.state.on_rate_limited(now);
+        let st = &mut self.streams[req.stream as usize];
+        let (action, tries) = policy.on_rate_limited(
+            req.tries,
+            retry_after,
+            req.previous_delay,
+            now.since(req.arrived),
+            &mut st.jitter_rng,
+        );
+        let next = Request { tries, ..req };
+        match action {
+            Action::Retry { after } => {
+                if !budget_allows || !lc.state.acquire_retry() {
+                    return self.end(next, now, End::GaveUp(Cause::BudgetEmpty), observer);
+                }
+                self.queue.schedule(
+                    now.after(after),
+                    Event::Send(Request {
+                        previous_delay: after,
+                        slept: SimDuration(next.slept.0 + after.0),
+                        ..next
+                    }),
+                );
+            }
+            Action::GiveUp { after, cause } => {
+                let next = Request {
+                    slept: SimDuration(next.slept.0 + after.0),
+                    ..next
+                };
+                if after == SimDuration::ZERO {
+                    self.end(next, now, End::GaveUp(cause), observer);
+                } else {
+                    self.queue
+                        .schedule(now.after(after), Event::GiveUp(next, cause));
+                }
+            }
+        }
+    }
+
+    /// A request ends: report it, let a closed-loop worker go on, free its concurrency slot.
+    fn end<O: Observer>(&mut self, req: Request, now: SimTime, how: End, observer: &mut O) {
+        match how {
+            End::Success => observer.on_success(now, &req),
+            End::GaveUp(cause) => observer.on_give_up(now, &req, cause),
+            End::NeverFits => {}
+        }
+        self.ended += 1;
+        let st = &mut self.streams[req.stream as usize];
+        if st.arrivals.is_closed_loop()
+            && let Some(t) = st.arrivals.worker_next(now, &mut st.think_rng)
+        {
+            self.queue
+                .schedule(t, Event::Arrival { stream: req.stream });
+        }
+        let c = self.client_of(&req);
+        if let Some(lc) = &mut self.clients[c]
+            && lc.state.max_concurrency.is_some()
+        {
+            match lc.slots.pop_front() {
+                Some((next, since)) => self.ready.push_back(Request {
+                    waited: SimDuration(next.waited.0 + now.since(since).0),
+                    ..next
+                }),
+                None => lc.state.in_flight -= 1,
+            }
+        }
     }
 }
 

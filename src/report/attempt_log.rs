@@ -4,12 +4,13 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::PendingFile;
+use crate::client::Cause;
 use crate::engine::{Observer, Request};
 use crate::error::{Error, Result};
 use crate::limiter::Decision;
 use crate::time::{SimTime, fmt_secs_exact};
 
-pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s\n";
+pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause\n";
 
 /// Wraps another observer and writes every attempt to a file (renamed into place by `finish`).
 pub struct AttemptLog<'a, O: Observer> {
@@ -81,7 +82,7 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         };
         let r = writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},",
             req.id,
             req.attempt(),
             fmt_secs_exact(now.0),
@@ -102,8 +103,23 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
     fn on_success(&mut self, now: SimTime, req: &Request) {
         self.inner.on_success(now, req);
     }
-    fn on_give_up(&mut self, now: SimTime, req: &Request) {
-        self.inner.on_give_up(now, req);
+    fn on_give_up(&mut self, now: SimTime, req: &Request, cause: Cause) {
+        self.inner.on_give_up(now, req, cause);
+        if self.error.is_some() {
+            return;
+        }
+        let r = writeln!(
+            self.out,
+            "{},{},{},{},,,,,,,gave_up,,{}",
+            req.id,
+            req.failures + u32::from(req.cancelled),
+            fmt_secs_exact(now.0),
+            self.names[req.stream as usize],
+            cause.name()
+        );
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
     }
     fn on_never_fits(&mut self, now: SimTime, req: &Request) {
         self.inner.on_never_fits(now, req);

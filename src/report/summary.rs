@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::catalog::{Milli, Provenance};
+use crate::client::Cause;
 use crate::engine::RunOutcome;
 use crate::metrics::{Counters, Distribution, Recorder};
 use crate::scenario::Scenario;
@@ -76,6 +77,32 @@ pub struct Totals {
     pub attempts_per_request: Quantiles,
     /// Time from first attempt to giving up, seconds.
     pub give_up_after_s: Quantiles,
+    /// Give-ups by cause (every cause listed, zeros included).
+    pub gave_up_by_cause: std::collections::BTreeMap<&'static str, u64>,
+    /// Mean latency of succeeded requests split into queued in the client, backing off, and
+    /// served (429 round trips included), seconds; `null` when none succeeded.
+    pub latency_split_s: Option<LatencySplit>,
+    /// The same over every ended request (given-up ones too).
+    pub latency_split_all_s: Option<LatencySplit>,
+}
+
+/// Mean seconds a request spent in each part of its latency.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct LatencySplit {
+    pub queued: f64,
+    pub backoff: f64,
+    pub service: f64,
+}
+
+impl LatencySplit {
+    fn of(sums: &[u128; 3], n: u64) -> Option<LatencySplit> {
+        let mean = |x: u128| x as f64 / n as f64 / 1e9;
+        (n > 0).then(|| LatencySplit {
+            queued: mean(sums[0]),
+            backoff: mean(sums[1]),
+            service: mean(sums[2]),
+        })
+    }
 }
 
 fn pct(a: u64, b: u64) -> f64 {
@@ -115,6 +142,15 @@ impl Totals {
             makespan_s: c.makespan_s(),
             attempts_per_request: Quantiles::of(&c.attempts_per_request, 1.0),
             give_up_after_s: Quantiles::of(&c.give_up_us, 1e6),
+            gave_up_by_cause: Cause::ALL
+                .iter()
+                .map(|k| (k.name(), c.gave_up_by_cause[k.index()]))
+                .collect(),
+            latency_split_s: LatencySplit::of(&c.split_succeeded_ns, c.succeeded),
+            latency_split_all_s: LatencySplit::of(
+                &c.split_all_ns,
+                c.succeeded + c.gave_up + c.never_fits,
+            ),
         }
     }
 }
@@ -136,6 +172,16 @@ pub struct ModelSummary {
 pub struct StreamSummary {
     pub stream: String,
     pub model: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// The results of one client: every stream that sends through it, together.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ClientSummary {
+    pub client: String,
+    pub preset: Option<String>,
+    pub streams: Vec<String>,
     #[serde(flatten)]
     pub totals: Totals,
 }
@@ -168,6 +214,7 @@ pub struct Summary {
     #[serde(flatten)]
     pub totals: Totals,
     pub models: Vec<ModelSummary>,
+    pub clients: Vec<ClientSummary>,
     pub streams: Vec<StreamSummary>,
     /// The scenario as resolved and run (defaults filled in, limits looked up).
     pub scenario: Scenario,
@@ -237,6 +284,27 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
             totals: Totals::of(c, window_s, simulated_s),
         })
         .collect();
+    let clients = scenario
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(ci, cl)| {
+            let mut c = Counters::default();
+            let mut names = Vec::new();
+            for (s, sc) in scenario.streams.iter().zip(&rec.streams) {
+                if s.client == ci {
+                    c.merge(sc);
+                    names.push(s.name.clone());
+                }
+            }
+            ClientSummary {
+                client: cl.name.clone(),
+                preset: cl.policy.preset.clone(),
+                streams: names,
+                totals: Totals::of(&c, window_s, simulated_s),
+            }
+        })
+        .collect();
     Summary {
         schema_version: SCHEMA_VERSION,
         ratesim_version: env!("CARGO_PKG_VERSION"),
@@ -254,6 +322,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         cut_off: outcome.cut_off,
         totals: Totals::of(&total, window_s, simulated_s),
         models,
+        clients,
         streams,
         scenario: scenario.clone(),
     }
@@ -290,6 +359,16 @@ pub const METRICS: &[&str] = &[
     "tpm_utilisation",
     "latency_p99_all_s",
     "makespan_s",
+    "queued_mean_s",
+    "backoff_mean_s",
+    "service_mean_s",
+    "gave_up_retries_exhausted",
+    "gave_up_time_budget",
+    "gave_up_deadline",
+    "gave_up_budget_empty",
+    "gave_up_breaker_open",
+    "gave_up_retry_after_too_large",
+    "gave_up_not_retried",
 ];
 
 impl Summary {
@@ -330,7 +409,16 @@ impl Summary {
             max_over(&|m| m.tpm_utilisation),
             t.latency_p99_all_s,
             t.makespan_s,
+            t.latency_split_s.map(|l| l.queued),
+            t.latency_split_s.map(|l| l.backoff),
+            t.latency_split_s.map(|l| l.service),
         ];
+        let mut v = v;
+        v.extend(
+            Cause::ALL
+                .iter()
+                .map(|k| Some(t.gave_up_by_cause[k.name()] as f64)),
+        );
         debug_assert_eq!(v.len(), METRICS.len());
         v
     }

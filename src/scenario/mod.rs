@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Milli, ModelLimits, Provenance};
-use crate::client::{AboveMax, ClientPolicy, Jitter, PRESETS, RetryAfter};
+use crate::client::{AboveMax, ClientPolicy, ClientSpec, Jitter, PRESETS, RetryAfter};
 use crate::error::{InputError, Location};
 use crate::latency::LatencyModel;
 use crate::limiter::{LimiterConfig, ModelLimiter};
@@ -70,6 +70,9 @@ pub struct Scenario {
     pub tiers_provenance: Provenance,
     pub server: LimiterConfig,
     pub models: Vec<ModelSpec>,
+    /// The clients streams send through: the default `[client]`, named `[[clients]]`, and
+    /// streams' own inline clients. A client's shared state is shared by its streams.
+    pub clients: Vec<ClientSpec>,
     pub streams: Vec<Stream>,
     /// Tiers of the limits table at which every model of this scenario has limits.
     #[serde(skip)]
@@ -206,7 +209,11 @@ pub struct Stream {
     /// Images, cached prompt tokens and reasoning tokens, where the stream has them.
     #[serde(skip_serializing_if = "ExtraTokens::is_empty")]
     pub extra_tokens: ExtraTokens,
-    pub client: ClientPolicy,
+    /// Index into [`Scenario::clients`].
+    #[serde(skip)]
+    pub client: usize,
+    #[serde(rename = "client")]
+    pub client_name: String,
     pub latency: LatencyModel,
 }
 
@@ -261,6 +268,8 @@ struct RawScenario {
     limits: Vec<RawLimit>,
     server: Option<RawServer>,
     client: Option<RawClient>,
+    #[serde(default)]
+    clients: Vec<RawClient>,
     latency: Option<RawLatency>,
     #[serde(default)]
     traffic: Vec<RawStream>,
@@ -383,8 +392,48 @@ fn validate(
 
     let server = validate_server(raw.server.as_ref(), ctx)?;
     let default_client = match &raw.client {
-        Some(c) => validate_client(c, ctx, "client")?,
-        None => ClientPolicy::preset("xai-docs").expect("built-in preset"),
+        Some(c) => {
+            if c.name.is_some() {
+                return Err(ctx.err(
+                    "client.name",
+                    "the [client] section is the default client, named \"default\"; name clients in [[clients]]",
+                ));
+            }
+            validate_client(c, ctx, "client", "default".into())?
+        }
+        None => {
+            let (policy, shared) =
+                crate::client::presets::preset("xai-docs").expect("built-in preset");
+            ClientSpec {
+                name: "default".into(),
+                policy,
+                shared,
+            }
+        }
+    };
+    let mut named: Vec<ClientSpec> = Vec::new();
+    for (i, c) in raw.clients.iter().enumerate() {
+        let path = format!("clients[{i}]");
+        let Some(name) = &c.name else {
+            return Err(ctx.err(&path, "missing name: every [[clients]] entry needs a name, which streams give as client = \"NAME\""));
+        };
+        if name.is_empty() || name == "default" || named.iter().any(|n| n.name == *name) {
+            return Err(ctx.err(
+                &format!("{path}.name"),
+                format!("value {name:?} is not allowed: client names must be unique, not empty and not \"default\" (the [client] section)"),
+            ));
+        }
+        named.push(validate_client(c, ctx, &path, name.clone())?);
+    }
+    let mut clients: Vec<ClientSpec> = Vec::new();
+    let client_index = |spec: &ClientSpec, clients: &mut Vec<ClientSpec>| -> usize {
+        match clients.iter().position(|c| c.name == spec.name) {
+            Some(i) => i,
+            None => {
+                clients.push(spec.clone());
+                clients.len() - 1
+            }
+        }
     };
     let default_latency = match &raw.latency {
         Some(l) => validate_latency(l, ctx, "latency")?,
@@ -508,9 +557,42 @@ fn validate(
         let prompt_tokens = sizes(&s.prompt_tokens, "prompt_tokens")?;
         let completion_tokens = sizes(&s.completion_tokens, "completion_tokens")?;
         let client = match &s.client {
-            Some(c) => validate_client(c, ctx, &format!("{path}.client"))?,
-            None => default_client.clone(),
+            None => client_index(&default_client, &mut clients),
+            Some(toml::Value::String(n)) => match named.iter().find(|c| c.name == *n) {
+                Some(c) => client_index(c, &mut clients),
+                None if n == "default" => client_index(&default_client, &mut clients),
+                None => {
+                    return Err(ctx.err(
+                        &format!("{path}.client"),
+                        format!(
+                            "unknown client {n:?}; clients: {}",
+                            std::iter::once("default")
+                                .chain(named.iter().map(|c| c.name.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            },
+            Some(v @ toml::Value::Table(_)) => {
+                let cp = format!("{path}.client");
+                let raw_c = RawClient::deserialize(v.clone())
+                    .map_err(|e| ctx.err(&cp, e.message().to_string()))?;
+                if raw_c.name.is_some() {
+                    return Err(ctx.err(&format!("{cp}.name"), "a stream's own client is named after the stream; name shared clients in [[clients]]"));
+                }
+                let spec = validate_client(&raw_c, ctx, &cp, format!("stream:{name}"))?;
+                clients.push(spec);
+                clients.len() - 1
+            }
+            Some(other) => {
+                return Err(ctx.err(
+                    &format!("{path}.client"),
+                    format!("value {other} is not allowed: client is the name of a [[clients]] entry, or a client table"),
+                ));
+            }
         };
+        let client_name = clients[client].name.clone();
         let latency = match &s.latency {
             Some(l) => validate_latency(l, ctx, &format!("{path}.latency"))?,
             None => default_latency.clone(),
@@ -541,6 +623,7 @@ fn validate(
             completion_tokens,
             extra_tokens,
             client,
+            client_name,
             latency,
         });
     }
@@ -582,6 +665,7 @@ fn validate(
             tiers_provenance: catalog.tiers_provenance.clone(),
             server,
             models,
+            clients,
             streams,
             available_tiers,
         },
@@ -617,7 +701,10 @@ completion_tokens = { dist = "uniform", min = 10, max = 20 }
         assert_eq!(s.tier, "0");
         assert_eq!(s.models[0].limits.rps, Milli::from_units(30));
         assert_eq!(s.streams[0].name, "grok-4.3");
-        assert_eq!(s.streams[0].client.preset.as_deref(), Some("xai-docs"));
+        assert_eq!(
+            s.clients[s.streams[0].client].policy.preset.as_deref(),
+            Some("xai-docs")
+        );
         assert_eq!(s.tier_spend_usd, Some(0.0));
     }
 
@@ -651,7 +738,7 @@ completion_tokens = { dist = "uniform", min = 10, max = 20 }
     fn presets_can_be_overridden_field_by_field() {
         let src = format!("{MINIMAL}\n[client]\npreset = \"openai-python\"\nmax_retries = 5\n");
         let (s, _) = parse_str(&src).unwrap();
-        let c = &s.streams[0].client;
+        let c = &s.clients[s.streams[0].client].policy;
         assert_eq!(c.max_retries, 5);
         assert_eq!(c.max_delay, Some(SimDuration::from_secs(8)));
     }

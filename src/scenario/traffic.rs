@@ -19,7 +19,8 @@ pub(super) struct RawStream {
     /// The share of the prompt that is cached: a number, or [low, high] (uniform).
     pub(super) cached_share: Option<toml::Value>,
     pub(super) reasoning_tokens: Option<RawTokens>,
-    pub(super) client: Option<RawClient>,
+    /// A `[[clients]]` name, or the stream's own client table.
+    pub(super) client: Option<toml::Value>,
     pub(super) latency: Option<RawLatency>,
 }
 

@@ -142,14 +142,31 @@ fn the_attempt_log_has_one_row_per_attempt() {
     assert_eq!(
         lines.next(),
         Some(
-            "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s"
+            "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause"
         )
     );
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let all: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(all.iter().all(|r| r.len() == 14));
+    // One row per attempt, and one per request that gave up, naming its cause.
+    let (rows, gave_up): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r[11] != "gave_up");
     assert_eq!(rows.len() as u64, v["attempts"].as_u64().unwrap());
+    assert_eq!(gave_up.len() as u64, v["gave_up"].as_u64().unwrap());
+    assert!(!gave_up.is_empty(), "burst.toml has give-ups");
+    for r in &gave_up {
+        assert_eq!(
+            r[13], "retries_exhausted",
+            "xai-docs only runs out of retries"
+        );
+        assert_eq!(r[1], "5", "the docs loop makes five attempts");
+        assert!(r[5].is_empty() && r[12].is_empty());
+    }
+    assert_eq!(
+        v["gave_up_by_cause"]["retries_exhausted"].as_u64(),
+        v["gave_up"].as_u64()
+    );
+    assert!(rows.iter().all(|r| r[13].is_empty()));
     let limited = rows.iter().filter(|r| r[11] == "rate_limited").count() as u64;
     assert_eq!(limited, v["rate_limited"].as_u64().unwrap());
-    assert!(rows.iter().all(|r| r.len() == 13));
     // The kinds add up to the tokens counted toward TPM (cached is a part of the prompt).
     let n = |x: &str| x.parse::<u64>().unwrap();
     assert!(

@@ -10,6 +10,7 @@ mod sweeps;
 mod traces;
 mod workloads;
 
+use ratesim::client::Cause;
 use ratesim::engine::{Observer, Request, RunOutcome};
 use ratesim::limiter::Decision;
 use ratesim::metrics::{Counters, Recorder};
@@ -62,6 +63,8 @@ pub struct Seen {
 pub struct Trace {
     pub attempts: Vec<Seen>,
     pub ends: Vec<(u64, SimTime, &'static str)>,
+    /// Why each request that gave up did.
+    pub causes: Vec<(u64, Cause)>,
 }
 
 impl Observer for Trace {
@@ -76,8 +79,9 @@ impl Observer for Trace {
     fn on_success(&mut self, now: SimTime, req: &Request) {
         self.ends.push((req.id, now, "succeeded"));
     }
-    fn on_give_up(&mut self, now: SimTime, req: &Request) {
+    fn on_give_up(&mut self, now: SimTime, req: &Request, cause: Cause) {
         self.ends.push((req.id, now, "gave_up"));
+        self.causes.push((req.id, cause));
     }
     fn on_never_fits(&mut self, now: SimTime, req: &Request) {
         self.ends.push((req.id, now, "never_fits"));

@@ -35,7 +35,7 @@ impl Observer for InFlight {
     fn on_success(&mut self, _: SimTime, req: &Request) {
         self.end(req);
     }
-    fn on_give_up(&mut self, _: SimTime, req: &Request) {
+    fn on_give_up(&mut self, _: SimTime, req: &Request, _: ratesim::client::Cause) {
         self.end(req);
     }
     fn on_never_fits(&mut self, _: SimTime, req: &Request) {
@@ -365,7 +365,7 @@ prompt_tokens = { dist = "constant", value = 100 }
 completion_tokens = { dist = "constant", value = 80 }
 "#;
     let s = scenario(src);
-    assert_eq!(s.streams[0].client.max_retries, u32::MAX);
+    assert_eq!(s.clients[s.streams[0].client].policy.max_retries, u32::MAX);
     let (t, outcome, _) = totals(&s);
     assert!(t.gave_up > 0, "the budget must stop some requests");
     assert!(

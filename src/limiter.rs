@@ -416,4 +416,20 @@ mod tests {
         // 37 from the initial burst (capacity 37.5) + 37.5 * 10 s, within one.
         assert!((admitted as i64 - 412).abs() <= 1, "admitted {admitted}");
     }
+    #[test]
+    fn headers_give_limit_remaining_and_the_exact_time_to_full() {
+        // 4 RPS (capacity 4), 6000 TPM (100 tokens/s, capacity 6000).
+        let mut l = ModelLimiter::new(&limits(4, Some(6000)), &LimiterConfig::default());
+        assert_eq!(l.check(SimTime::ZERO, 1000), Decision::Admit);
+        let h = l.headers(SimTime::ZERO);
+        assert_eq!((h.requests.limit, h.requests.remaining), (4, 3));
+        assert_eq!(h.requests.reset, SimDuration::from_millis(250));
+        let t = h.tokens.unwrap();
+        assert_eq!((t.limit, t.remaining), (6000, 5000));
+        assert_eq!(t.reset, SimDuration::from_secs(10));
+        // Half a token short of a whole one: remaining rounds down, reset is exact.
+        let h = l.headers(SimTime(SimDuration::from_millis(5).0));
+        assert_eq!(h.tokens.unwrap().remaining, 5000);
+        assert_eq!(h.tokens.unwrap().reset, SimDuration::from_millis(9995));
+    }
 }

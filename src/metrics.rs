@@ -102,6 +102,8 @@ pub struct Counters {
     pub never_fits_attempts: u64,
     pub succeeded: u64,
     pub gave_up: u64,
+    /// Requests whose deadline passed while an admitted attempt was being served.
+    pub cancelled: u64,
     /// Give-ups by cause, indexed by [`Cause::index`].
     pub gave_up_by_cause: [u64; 7],
     pub never_fits: u64,
@@ -136,6 +138,7 @@ impl Counters {
         self.never_fits_attempts += o.never_fits_attempts;
         self.succeeded += o.succeeded;
         self.gave_up += o.gave_up;
+        self.cancelled += o.cancelled;
         for (a, b) in self.gave_up_by_cause.iter_mut().zip(o.gave_up_by_cause) {
             *a += b;
         }
@@ -457,6 +460,7 @@ impl Observer for Recorder {
             let c = &mut self.streams[req.stream as usize];
             c.gave_up += 1;
             c.gave_up_by_cause[cause.index()] += 1;
+            c.cancelled += u64::from(req.cancelled);
             c.give_up_us.record(micros(now.since(req.arrived).0));
             // Every attempt it made was answered with a 429, but for one cut off by its
             // deadline while being served.

@@ -43,6 +43,21 @@ impl SimTime {
     }
 }
 
+/// `x.round()` saturated to `u64`, for `x > 0` (or +inf), without a call to libm: below 2^53
+/// the fraction `x - trunc(x)` is exact (Sterbenz), so the result is the same, half away from
+/// zero; from 2^53 on every `f64` is an integer already.
+#[inline]
+fn round_non_negative(x: f64) -> u64 {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if x < EXACT {
+        let r = x as u64;
+        if x - r as f64 >= 0.5 { r + 1 } else { r }
+    } else {
+        // `as` saturates at u64::MAX, as `.round().min(u64::MAX as f64) as u64` did.
+        x as u64
+    }
+}
+
 impl SimDuration {
     pub const ZERO: SimDuration = SimDuration(0);
 
@@ -59,7 +74,7 @@ impl SimDuration {
     /// zero (callers validate before converting).
     pub fn from_secs_f64(s: f64) -> SimDuration {
         if s > 0.0 {
-            SimDuration((s * NANOS_PER_SEC as f64).round().min(u64::MAX as f64) as u64)
+            SimDuration(round_non_negative(s * NANOS_PER_SEC as f64))
         } else {
             SimDuration(0)
         }
@@ -224,6 +239,41 @@ fn scaled_decimal(number: &str, scale: u64) -> Result<u64, bool> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fast_rounding_agrees_with_round_everywhere() {
+        use rand::{Rng, RngExt, SeedableRng};
+        let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        let edge = [
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            9007199254740991.0,
+            9007199254740992.0,
+            1.8446744073709552e19,
+            3e19,
+            f64::INFINITY,
+            1e-300,
+        ];
+        let mut xs: Vec<f64> = edge.to_vec();
+        for _ in 0..200_000 {
+            let bits = r.next_u64() >> 2; // positive, finite doubles of every magnitude
+            let x = f64::from_bits(bits);
+            if x.is_finite() && x > 0.0 {
+                xs.push(x);
+            }
+            xs.push(r.random::<f64>() * 1e12);
+        }
+        for x in xs {
+            assert_eq!(
+                round_non_negative(x),
+                x.round().min(u64::MAX as f64) as u64,
+                "{x}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -208,6 +208,7 @@ impl ClientPolicy {
     /// and the counters after it. `previous_delay` is the delay before the attempt that just
     /// failed (zero after the first); `elapsed` is the time since the request arrived, when the
     /// client hears the 429.
+    #[inline]
     pub fn on_rate_limited<R: rand::Rng + ?Sized>(
         &self,
         tries: Tries,
@@ -300,6 +301,7 @@ impl ClientPolicy {
 
     /// One loop's decision after its `failures`-th 429 (from 1); `k` is the backoff index.
     /// Returns the action and whether the wait was a pushback (which restarts the backoff).
+    #[inline]
     fn decide<R: rand::Rng + ?Sized>(
         &self,
         failures: u32,
@@ -361,6 +363,7 @@ impl ClientPolicy {
     }
 
     /// The capped exponential delay before jitter for the k-th retry (k from 1).
+    #[inline]
     pub fn exponential(&self, k: u32) -> SimDuration {
         let raw = self.uncapped(k);
         let capped = match self.max_delay {
@@ -377,6 +380,7 @@ impl ClientPolicy {
     }
 
     /// The jittered backoff delay of the k-th retry.
+    #[inline]
     pub fn backoff<R: rand::Rng + ?Sized>(
         &self,
         k: u32,

@@ -166,10 +166,15 @@ impl HeaderState {
 
     fn gate(&mut self, now: SimTime, model: usize, tokens: u64) -> Gate {
         self.adopt(now);
-        let Some(v) = self.views[model] else {
-            return Gate::Now;
-        };
         let (sent_r, sent_t) = self.sent[model];
+        let Some(v) = self.views[model] else {
+            // Nothing heard yet: one probe, then wait for its headers.
+            return if sent_r == 0 {
+                Gate::Now
+            } else {
+                Gate::Blocked
+            };
+        };
         let dim = |d: crate::limiter::HeaderDim, since: u64, cost: u64| -> Gate {
             if cost > d.limit {
                 // The server will say it never fits; nothing to wait for.
@@ -699,5 +704,155 @@ impl ClientState {
     /// The adaptive rate in requests per second, if the client is limiting itself.
     pub fn adaptive_rate(&self) -> Option<f64> {
         self.adaptive.as_ref().and_then(AdaptiveState::rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SimTime {
+        SimTime(s * NANOS_PER_SEC)
+    }
+
+    #[test]
+    fn the_breaker_follows_a_hand_computed_sequence() {
+        let mut b = BreakerState::new(Breaker {
+            failure_rate_pct: 50,
+            window: 4,
+            min_calls: 4,
+            open_for: SimDuration::from_secs(10),
+            half_open_calls: 2,
+        });
+        // Closed: S F S is below the minimum of 4 calls; the 4th (F) makes 2/4 = 50 %: open.
+        for (t, fail) in [(1, false), (2, true), (3, false)] {
+            assert!(b.permit(at(t)));
+            b.record(at(t), fail);
+            assert_eq!(b.phase(), BreakerPhase::Closed);
+        }
+        assert!(b.permit(at(4)));
+        b.record(at(4), true);
+        assert_eq!(b.phase(), BreakerPhase::Open { until: at(14) });
+        // Open: refused until 14 s; then half-open with 2 trial calls, a third is refused.
+        assert!(!b.permit(at(13)));
+        assert!(b.permit(at(14)));
+        assert_eq!(b.phase(), BreakerPhase::HalfOpen { permits_left: 1 });
+        assert!(b.permit(at(14)));
+        assert!(!b.permit(at(15)));
+        // One success and one failure: 1/2 = 50 % >= 50 %: open again until 26 s.
+        b.record(at(15), false);
+        assert!(matches!(b.phase(), BreakerPhase::HalfOpen { .. }));
+        b.record(at(16), true);
+        assert_eq!(b.phase(), BreakerPhase::Open { until: at(26) });
+        // The next trial calls both succeed: closed, with an empty window.
+        assert!(b.permit(at(26)));
+        assert!(b.permit(at(26)));
+        b.record(at(27), false);
+        b.record(at(27), false);
+        assert_eq!(b.phase(), BreakerPhase::Closed);
+        assert_eq!(b.opened, 2);
+        // The window slides over the last 4 calls: F S S S (25 %), S S S S, S S S F (25 %),
+        // then S S F F (50 %): open.
+        for fail in [true, false, false, false, false] {
+            b.record(at(30), fail);
+            assert_eq!(b.phase(), BreakerPhase::Closed);
+        }
+        b.record(at(31), true);
+        assert_eq!(b.phase(), BreakerPhase::Closed, "1 of the last 4 failed");
+        b.record(at(32), true);
+        assert_eq!(b.phase(), BreakerPhase::Open { until: at(42) });
+    }
+
+    #[test]
+    fn cubic_follows_botocore() {
+        let mut a = AdaptiveState::new(Adaptive::Cubic);
+        // Off until the first throttle: nothing waits.
+        assert_eq!(a.gate(at(0)), Gate::Now);
+        // 10 responses in each half second from 0 s to 2 s: the measured rate becomes
+        // 20/s after the smoothing settles.
+        let mut t = 0.0f64;
+        let mut measured = 0.0;
+        for _ in 0..40 {
+            t += 0.05;
+            let now = SimTime((t * 1e9).round() as u64);
+            a.on_response(now, false);
+        }
+        if let AdaptiveState::Cubic { clock, .. } = &a {
+            measured = clock.measured;
+        }
+        assert!(measured > 15.0 && measured <= 20.0 + 1e-9, "{measured}");
+        // A throttle at 2.05 s: w_max = measured (not yet enabled), new rate = 0.7 w_max,
+        // capped at twice the measured rate; K = cbrt(w_max * 0.3 / 0.4).
+        a.on_response(SimTime(2_050_000_000), true);
+        let AdaptiveState::Cubic {
+            enabled,
+            bucket,
+            clock,
+            w_max,
+            k,
+            ..
+        } = &a
+        else {
+            unreachable!()
+        };
+        assert!(enabled);
+        assert_eq!(*w_max, measured, "the clock's bucket did not advance");
+        assert!((*k - (measured * 0.3 / 0.4).cbrt()).abs() < 1e-12);
+        assert!((bucket.fill_rate - (0.7 * measured).min(2.0 * clock.measured)).abs() < 1e-12);
+        // Later successes grow the rate along C (t - last_fail - K)^3 + w_max.
+        let (w, kk) = (*w_max, *k);
+        a.on_response(SimTime(2_050_000_000 + 10 * NANOS_PER_SEC), false);
+        let AdaptiveState::Cubic { bucket, clock, .. } = &a else {
+            unreachable!()
+        };
+        let cubic = 0.4 * (10.0 - kk).powi(3) + w;
+        assert!((bucket.fill_rate - cubic.min(2.0 * clock.measured).max(0.5)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_retry_quota_refunds_as_botocore_does() {
+        let spec = SharedSpec {
+            retry_quota: Some(RetryQuota::default()),
+            ..SharedSpec::default()
+        };
+        let mut c = ClientState::new(&spec, &[], &LimiterConfig::default());
+        let mut n = 0;
+        while c.acquire_retry() {
+            n += 1;
+        }
+        assert_eq!(n, 100);
+        assert_eq!(c.quota_left(), Some(0));
+        c.on_success(at(1), true);
+        assert_eq!(c.quota_left(), Some(5), "the last retry's cost comes back");
+        c.on_success(at(1), false);
+        assert_eq!(c.quota_left(), Some(6), "a success without retries adds 1");
+        for _ in 0..1000 {
+            c.on_success(at(2), true);
+        }
+        assert_eq!(c.quota_left(), Some(500), "capped at the capacity");
+    }
+
+    #[test]
+    fn grpc_throttling_allows_retries_only_above_half() {
+        let spec = SharedSpec {
+            retry_budget: Some(RetryBudget {
+                max_tokens: Milli::from_units(10),
+                token_ratio: Milli(100),
+            }),
+            ..SharedSpec::default()
+        };
+        let mut c = ClientState::new(&spec, &[], &LimiterConfig::default());
+        // 10 -> 9, 8, 7, 6 allow; 5 is not above 5.
+        let allowed: Vec<bool> = (0..6).map(|_| c.on_rate_limited(at(1))).collect();
+        assert_eq!(allowed, [true, true, true, true, false, false]);
+        // Tokens at 4; 12 successes add 1.2 -> 5.2; the next failure takes it to 4.2: refused.
+        for _ in 0..12 {
+            c.on_success(at(2), false);
+        }
+        assert!(!c.on_rate_limited(at(3)));
+        for _ in 0..30 {
+            c.on_success(at(4), false);
+        }
+        assert!(c.on_rate_limited(at(5)), "7.2 - 1 = 6.2 > 5");
     }
 }

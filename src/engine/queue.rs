@@ -1,32 +1,36 @@
 //! The event queue: earliest time first, and among equal times, first scheduled first.
 //! This is the one place event order is defined.
+//!
+//! The heap holds small entries (a key packing time and sequence, and a slot); the events
+//! themselves stay put in a slab, reused through a free list, so sifting moves the same few
+//! bytes whatever the size of an event.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::time::SimTime;
 
-/// `key` packs `(time, seq)` as `time << 64 | seq`: one integer comparison orders both.
-struct Entry<E> {
+struct Entry {
+    /// `time << 64 | seq`: one integer comparison orders both; keys are unique.
     key: u128,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
     }
 }
 
-impl<E> Eq for Entry<E> {}
+impl Eq for Entry {}
 
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl<E> Ord for Entry<E> {
+impl Ord for Entry {
     /// Reversed, so that the max-heap pops the smallest `(time, seq)`.
     fn cmp(&self, other: &Self) -> Ordering {
         other.key.cmp(&self.key)
@@ -34,34 +38,48 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A priority queue of events keyed by `(time, insertion sequence)`.
-pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+pub struct EventQueue<E: Copy> {
+    heap: BinaryHeap<Entry>,
+    slab: Vec<E>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
         }
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn schedule(&mut self, time: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = event;
+                i
+            }
+            None => {
+                self.slab.push(event);
+                u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
         self.heap.push(Entry {
             key: (u128::from(time.0) << 64) | u128::from(seq),
-            event,
+            slot,
         });
     }
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap
-            .pop()
-            .map(|e| (SimTime((e.key >> 64) as u64), e.event))
+        let e = self.heap.pop()?;
+        self.free.push(e.slot);
+        Some((SimTime((e.key >> 64) as u64), self.slab[e.slot as usize]))
     }
 
     pub fn len(&self) -> usize {

@@ -2,6 +2,7 @@
 
 mod analytic;
 mod cli;
+mod clients;
 mod determinism;
 mod oracle;
 mod properties;
@@ -108,8 +109,9 @@ pub fn assert_conserved(t: &Counters, outcome: &RunOutcome) {
             "a drained run ends every request"
         );
         assert_eq!(
-            t.succeeded, t.admitted,
-            "drained: every admitted attempt completes"
+            t.succeeded + t.cancelled,
+            t.admitted,
+            "drained: every admitted attempt completes, or its deadline cut it off"
         );
         // Every attempt belongs to exactly one ended request.
         assert_eq!(t.attempts_per_request.sum(), u128::from(t.attempts));

@@ -54,6 +54,11 @@ pub enum Command {
         after_help = "Example:\n  ratesim compare-tiers scenarios/compare-tiers.toml --tiers 1,2 --replications 10\n\nPrints the table; writes output/<scenario name>/compare-tiers/ (or --out DIR): tiers.csv,\nruns.csv, aggregate.csv, compare-tiers.png/svg and index.html."
     )]
     CompareTiers(CompareArgs),
+    /// Compare the same workload under each value of one setting: client, tier or any field
+    #[command(
+        after_help = "Examples:\n  ratesim compare scenarios/clients.toml --by client=openai-python,anthropic-python,tenacity-cookbook\n  ratesim compare scenarios/burst.toml --by tier=0,1,2\n  ratesim compare scenarios/overload.toml --by client.max_retries=2,5,10\n\nclient= takes preset names or the names of the file's [[clients]] entries (each replaces the\ndefault [client]); tier= takes tier names; any other key is a dotted field path, as a sweep's\nparams take, with TOML values. Every value runs with the same seeds (common random numbers).\nWrites output/<scenario name>/compare/ (or --out DIR): compare.csv, runs.csv, aggregate.csv,\ncompare.png/svg and index.html."
+    )]
+    Compare(CompareByArgs),
     /// Find each tier's highest load that meets an SLO, and the cheapest tier for your load
     #[command(
         after_help = "Example:\n  ratesim plan scenarios/plan.toml --slo 'p99<=25s' --slo 'success>=99.9%'\n\nPrints a progress line per load evaluated (stderr), then the table; writes\noutput/<scenario name>/plan/ (or --out DIR): plan.csv, curves.csv, plan.json,\ncapacity.png/svg, amplification.png/svg and index.html.\nExit code 3 when no tier meets the SLO at the scenario's own load (files are still written)."
@@ -111,6 +116,26 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/compare-tiers]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the chart and the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareByArgs {
+    /// Scenario file
+    pub file: PathBuf,
+    /// What to vary and its values: KEY=V1,V2,... (client=..., tier=..., or a dotted field path)
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    pub by: String,
+    /// Replications per value [default: the scenario's [sweep] replications, or 5]
+    #[arg(long)]
+    pub replications: Option<u32>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+    /// Output folder [default: output/<scenario name>/compare]
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Skip the chart and the HTML report

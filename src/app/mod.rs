@@ -13,7 +13,9 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::{Catalog, TierSel};
-use crate::cli::{Cli, Command, CompareArgs, FitArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs};
+use crate::cli::{
+    Cli, Command, CompareArgs, CompareByArgs, FitArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs,
+};
 use crate::client::PRESETS;
 use crate::error::{Error, InputError, Result};
 use crate::metrics::Recorder;
@@ -59,6 +61,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Limits(args) => limits::limits(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::CompareTiers(args) => compare::compare_tiers(&args, out),
+        Command::Compare(args) => compare::compare_by(&args, out),
         Command::Merge {
             dirs,
             out: dest,

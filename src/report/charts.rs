@@ -111,6 +111,9 @@ pub struct BarPanel {
     /// A short text drawn in place of (or above) a category's bar, e.g. why it has no value.
     pub notes: Vec<Option<String>>,
     pub hlines: Vec<HLine>,
+    /// When not empty, each bar is drawn as a stack of these parts (name, value per
+    /// category), bottom first, with a legend; `values` are then the stacks' totals.
+    pub stacks: Vec<(String, Vec<f64>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -540,24 +543,47 @@ fn draw_bar_panel<DB: DrawingBackend>(
         // Room above for the labels of reference lines and notes.
         y1 *= 1.15;
     }
-    let (plot, legend) = split_legend(area, 0, p.hlines.len());
+    let (plot, legend) = split_legend(area, p.stacks.len(), p.hlines.len());
     if let Some(legend) = &legend {
         let entries: Vec<(RGBColor, String, bool)> = p
-            .hlines
+            .stacks
             .iter()
-            .map(|h| (REFERENCE, h.label.clone(), true))
+            .enumerate()
+            .map(|(k, (name, _))| (colour(k), name.clone(), false))
+            .chain(p.hlines.iter().map(|h| (REFERENCE, h.label.clone(), true)))
             .collect();
         draw_legend(legend, &entries)?;
     }
     let area = &plot;
+    // Labels wider than their category's share of the axis are turned to read upwards.
+    let per_cat = (area.dim_in_pixel().0 as usize).saturating_sub(100) / n;
+    let longest = p
+        .categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let upright = longest * 7 + 6 > per_cat;
+    let label_area = if upright {
+        (longest as u32 * 7 + 20).min(160)
+    } else {
+        44
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(12)
-        .x_label_area_size(44)
+        .x_label_area_size(label_area)
         .y_label_area_size(64)
         .build_cartesian_2d((0..n as i32 - 1).into_segmented(), 0.0..y1)
         .map_err(err)?;
     let cats = p.categories.clone();
+    let x_label_style = if upright {
+        ("sans-serif", 13)
+            .into_font()
+            .transform(FontTransform::Rotate90)
+    } else {
+        ("sans-serif", 13).into_font()
+    };
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -565,6 +591,8 @@ fn draw_bar_panel<DB: DrawingBackend>(
         .y_desc(&p.y_label)
         .x_labels(n)
         .x_label_formatter(&|v| match v {
+            // Upright labels are drawn below, one per category.
+            _ if upright => String::new(),
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
                 cats.get(*i as usize).cloned().unwrap_or_default()
             }
@@ -573,17 +601,45 @@ fn draw_bar_panel<DB: DrawingBackend>(
         .y_label_formatter(&|v| tick(*v))
         .light_line_style(RGBColor(235, 235, 235))
         .label_style(("sans-serif", 13))
+        .x_label_style(x_label_style.clone())
         .axis_desc_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
+    if upright {
+        let (bx, by) = area.get_base_pixel();
+        for (i, c) in p.categories.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i as i32), 0.0));
+            area.draw(&Text::new(
+                c.clone(),
+                (x - bx + 7, y - by + 8),
+                x_label_style.clone(),
+            ))
+            .map_err(err)?;
+        }
+    }
+    let mut parts: Vec<(usize, usize, f64, f64)> = Vec::new();
+    if p.stacks.is_empty() {
+        parts.extend(p.values.iter().enumerate().map(|(i, v)| (i, 0, 0.0, *v)));
+    } else {
+        for i in 0..p.categories.len() {
+            let mut base = 0.0;
+            for (k, (_, vals)) in p.stacks.iter().enumerate() {
+                let v = vals.get(i).copied().unwrap_or(0.0);
+                if v > 0.0 {
+                    parts.push((i, k, base, base + v));
+                    base += v;
+                }
+            }
+        }
+    }
     chart
-        .draw_series(p.values.iter().enumerate().map(|(i, v)| {
+        .draw_series(parts.iter().map(|&(i, k, lo, hi)| {
             let mut bar = Rectangle::new(
                 [
-                    (SegmentValue::Exact(i as i32), 0.0),
-                    (SegmentValue::Exact(i as i32 + 1), *v),
+                    (SegmentValue::Exact(i as i32), lo),
+                    (SegmentValue::Exact(i as i32 + 1), hi),
                 ],
-                colour(0).mix(0.8).filled(),
+                colour(k).mix(0.8).filled(),
             );
             bar.set_margin(0, 0, 12, 12);
             bar
@@ -622,7 +678,20 @@ fn draw_bar_panel<DB: DrawingBackend>(
     }
     let font = ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90));
     for (i, note) in p.notes.iter().enumerate() {
-        if let Some(note) = note {
+        if let Some(note) = note
+            && per_cat < 90
+        {
+            // No room across: the note reads upwards from the axis.
+            let v = p.values.get(i).copied().unwrap_or(0.0);
+            let up = ("sans-serif", 12)
+                .into_font()
+                .transform(FontTransform::Rotate270)
+                .color(&RGBColor(90, 90, 90));
+            chart
+                .draw_series([EmptyElement::at((SegmentValue::CenterOf(i as i32), v))
+                    + Text::new(note.clone(), (-6, -6), up)])
+                .map_err(err)?;
+        } else if let Some(note) = note {
             let v = p.values.get(i).copied().unwrap_or(0.0);
             let lines = wrap(note, 11);
             let n = lines.len() as i32;

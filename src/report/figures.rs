@@ -251,10 +251,9 @@ fn pct(c: &Counters) -> f64 {
 pub type MeanCi = (f64, Option<(f64, f64)>);
 
 /// One tier's aggregated results, for the comparison chart.
-pub struct TierBar {
-    pub tier: String,
-    /// Cumulative spend that unlocks the tier, if the tiers table gives one.
-    pub spend_usd: Option<f64>,
+pub struct CompareBar {
+    /// The category's label (a tier with its spend, a client, a value).
+    pub label: String,
     pub goodput: MeanCi,
     pub success_pct: MeanCi,
     pub rate_limited_pct: MeanCi,
@@ -267,6 +266,10 @@ pub struct TierBar {
     pub attempts_per_request: MeanCi,
     /// A finite job's makespan (first arrival to last end), seconds.
     pub makespan_s: Option<MeanCi>,
+    /// Mean share of requests that gave up, by cause (percent of requests).
+    pub gave_up_by_cause: Vec<(String, f64)>,
+    /// Mean latency of succeeded requests: queued, backing off, served (seconds).
+    pub split: Option<(f64, f64, f64)>,
 }
 
 /// A tier's label with the spend that unlocks it: `2 ($250)`.
@@ -279,22 +282,23 @@ pub fn tier_label(tier: &str, spend_usd: Option<f64>) -> String {
 
 /// Goodput, success, p99 latency over all requests, 429s, give-ups and retry amplification
 /// per tier, with 95 % intervals.
-pub fn compare_tiers(name: &str, offered_rps: Option<f64>, bars: &[TierBar]) -> Chart {
-    let cats: Vec<String> = bars
-        .iter()
-        .map(|b| tier_label(&b.tier, b.spend_usd))
-        .collect();
-    let x_label = "tier (cumulative spend that unlocks it)";
-    let panel = |title: &str, y: &str, f: &dyn Fn(&TierBar) -> MeanCi, hl: Vec<HLine>| BarPanel {
-        title: title.into(),
-        x_label: x_label.into(),
-        y_label: y.into(),
-        categories: cats.clone(),
-        values: bars.iter().map(|b| f(b).0).collect(),
-        intervals: bars.iter().map(|b| f(b).1).collect(),
-        notes: vec![None; bars.len()],
-        hlines: hl,
-    };
+/// The same workload under each value of one setting (a tier, a client, any field): goodput,
+/// success, p99 over all requests, 429s, give-ups by cause, attempts per request; a job's
+/// makespan first; and where clients wait, the latency split.
+pub fn compare(title: &str, x_label: &str, offered_rps: Option<f64>, bars: &[CompareBar]) -> Chart {
+    let cats: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    let panel =
+        |title: &str, y: &str, f: &dyn Fn(&CompareBar) -> MeanCi, hl: Vec<HLine>| BarPanel {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y.into(),
+            categories: cats.clone(),
+            values: bars.iter().map(|b| f(b).0).collect(),
+            intervals: bars.iter().map(|b| f(b).1).collect(),
+            notes: vec![None; bars.len()],
+            hlines: hl,
+            stacks: Vec::new(),
+        };
     let mut p99 = panel(
         "p99 latency over all requests (failed = infinitely slow)",
         "p99 end-to-end latency (s)",
@@ -338,11 +342,14 @@ pub fn compare_tiers(name: &str, offered_rps: Option<f64>, bars: &[TierBar]) -> 
             &|b| b.rate_limited_pct,
             vec![],
         )),
-        Panel::Bar(panel(
-            "gave up",
-            "requests that gave up (%)",
-            &|b| b.gave_up_pct,
-            vec![],
+        Panel::Bar(gave_up_panel(
+            panel(
+                "gave up, by cause",
+                "requests that gave up (%)",
+                &|b| b.gave_up_pct,
+                vec![],
+            ),
+            bars,
         )),
         Panel::Bar(panel(
             "retry amplification",
@@ -366,15 +373,75 @@ pub fn compare_tiers(name: &str, offered_rps: Option<f64>, bars: &[TierBar]) -> 
             )),
         );
     }
+    if bars
+        .iter()
+        .any(|b| b.split.is_some_and(|(q, _, _)| q > 0.0))
+    {
+        let mut p = panel(
+            "where succeeded requests spent their time (means)",
+            "seconds",
+            &|b| {
+                let (q, bo, sv) = b.split.unwrap_or_default();
+                (q + bo + sv, None)
+            },
+            vec![],
+        );
+        p.stacks = ["queued in the client", "backing off", "served"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let vals = bars
+                    .iter()
+                    .map(|b| {
+                        let (q, bo, sv) = b.split.unwrap_or_default();
+                        [q, bo, sv][k]
+                    })
+                    .collect();
+                (name.to_string(), vals)
+            })
+            .collect();
+        panels.push(Panel::Bar(p));
+    }
     let rows = panels.len().div_ceil(2);
+    // Wide enough for a legend beside the stacked panels, and for many categories.
+    let width = if bars.len() > 6 { 1600 } else { 1300 };
+    let upright = bars.len() > 6;
     Chart {
-        title: format!("{name}: the same workload on each tier (bars: mean, whiskers: 95% CI)"),
+        title: format!("{title} (bars: mean, whiskers: 95% CI)"),
         panels,
         rows,
         cols: 2,
-        width: 1100,
-        height: 380 * rows as u32 + 10,
+        width,
+        height: (if upright { 480 } else { 380 }) * rows as u32 + 10,
     }
+}
+
+/// The gave-up panel, its bars split by cause where any request gave up.
+fn gave_up_panel(mut p: BarPanel, bars: &[CompareBar]) -> BarPanel {
+    let mut causes: Vec<&str> = Vec::new();
+    for b in bars {
+        for (c, v) in &b.gave_up_by_cause {
+            if *v > 0.0 && !causes.contains(&c.as_str()) {
+                causes.push(c);
+            }
+        }
+    }
+    p.stacks = causes
+        .iter()
+        .map(|c| {
+            let vals = bars
+                .iter()
+                .map(|b| {
+                    b.gave_up_by_cause
+                        .iter()
+                        .find(|(k, _)| k == c)
+                        .map_or(0.0, |(_, v)| *v)
+                })
+                .collect();
+            (c.replace('_', " "), vals)
+        })
+        .collect();
+    p
 }
 
 /// Results at one offered load.

@@ -231,6 +231,15 @@ pub const COMPARE_FILES: &[&str] = &[
     "compare-tiers.svg",
     "index.html",
 ];
+/// Files `ratesim compare --by` can write.
+pub const COMPARE_BY_FILES: &[&str] = &[
+    "compare.csv",
+    "runs.csv",
+    "aggregate.csv",
+    "compare.png",
+    "compare.svg",
+    "index.html",
+];
 /// Files `ratesim plan` can write.
 pub const PLAN_FILES: &[&str] = &[
     "plan.csv",

@@ -3,7 +3,8 @@
 use super::html::{Block, page};
 use super::summary::Summary;
 use super::table::{
-    COUNT_HEADERS, QUANTILE_HEADERS, count_rows, headline, latency_note, model_lines, quantile_rows,
+    COUNT_HEADERS, QUANTILE_HEADERS, client_lines, count_rows, headline, latency_note, model_lines,
+    quantile_rows,
 };
 
 /// `index.html` of `ratesim run`: the scenario, the summary tables and the charts.
@@ -54,6 +55,9 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
     blocks.push(table(&QUANTILE_HEADERS, quantile_rows(s)));
     if let Some(note) = latency_note(s) {
         blocks.push(Block::P(note));
+    }
+    for line in client_lines(s) {
+        blocks.push(Block::P(line));
     }
     blocks.push(Block::H2("Caps".into()));
     for line in model_lines(s) {

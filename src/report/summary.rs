@@ -362,13 +362,13 @@ pub const METRICS: &[&str] = &[
     "queued_mean_s",
     "backoff_mean_s",
     "service_mean_s",
-    "gave_up_retries_exhausted",
-    "gave_up_time_budget",
-    "gave_up_deadline",
-    "gave_up_budget_empty",
-    "gave_up_breaker_open",
-    "gave_up_retry_after_too_large",
-    "gave_up_not_retried",
+    "gave_up_retries_exhausted_pct",
+    "gave_up_time_budget_pct",
+    "gave_up_deadline_pct",
+    "gave_up_budget_empty_pct",
+    "gave_up_breaker_open_pct",
+    "gave_up_retry_after_too_large_pct",
+    "gave_up_not_retried_pct",
 ];
 
 impl Summary {
@@ -417,7 +417,7 @@ impl Summary {
         v.extend(
             Cause::ALL
                 .iter()
-                .map(|k| Some(t.gave_up_by_cause[k.name()] as f64)),
+                .map(|k| Some(pct(t.gave_up_by_cause[k.name()], t.requests))),
         );
         debug_assert_eq!(v.len(), METRICS.len());
         v

@@ -50,6 +50,11 @@ fn counts(t: &Totals) -> Vec<String> {
 /// terminal table and the HTML page show these same rows.
 pub fn count_rows(s: &Summary) -> Vec<(String, Vec<String>)> {
     let mut rows = vec![("total".to_string(), counts(&s.totals))];
+    if s.clients.len() > 1 {
+        for c in &s.clients {
+            rows.push((format!("client {}", c.client), counts(&c.totals)));
+        }
+    }
     if s.streams.len() > 1 {
         for st in &s.streams {
             rows.push((format!("stream {}", st.stream), counts(&st.totals)));
@@ -180,6 +185,35 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
     lines
 }
 
+/// Why requests gave up (the causes that occurred), and where the latency of succeeded
+/// requests went: queued in the client, backing off, being served.
+pub fn client_lines(s: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    let causes = |t: &Totals| -> String {
+        t.gave_up_by_cause
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{} {n}", k.replace('_', " ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if s.totals.gave_up > 0 {
+        lines.push(format!("gave up by cause: {}", causes(&s.totals)));
+        if s.clients.len() > 1 {
+            for c in s.clients.iter().filter(|c| c.totals.gave_up > 0) {
+                lines.push(format!("  client {}: {}", c.client, causes(&c.totals)));
+            }
+        }
+    }
+    if let Some(l) = s.totals.latency_split_s {
+        lines.push(format!(
+            "mean latency of succeeded requests: queued in the client {:.3} s + backing off {:.3} s + served {:.3} s",
+            l.queued, l.backoff, l.service
+        ));
+    }
+    lines
+}
+
 fn row(out: &mut String, label: &str, cells: &[String], width: usize) {
     let _ = write!(out, "  {label:<22}");
     for c in cells {
@@ -237,6 +271,9 @@ pub fn render(s: &Summary) -> String {
     }
     if let Some(note) = latency_note(s) {
         let _ = writeln!(out, "  note: {note}");
+    }
+    for line in client_lines(s) {
+        let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out);
     for line in model_lines(s) {

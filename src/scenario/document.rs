@@ -192,6 +192,21 @@ impl Document {
     }
 }
 
+impl Document {
+    /// The table of the `[[clients]]` entry named `name`, without its name: what `--by
+    /// client=NAME` puts in place of the default `[client]`.
+    pub fn named_client(&self, name: &str) -> Option<toml::Value> {
+        let list = self.table.get("clients")?.as_array()?;
+        let t = list
+            .iter()
+            .filter_map(toml::Value::as_table)
+            .find(|t| t.get("name").and_then(toml::Value::as_str) == Some(name))?;
+        let mut t = t.clone();
+        t.remove("name");
+        Some(toml::Value::Table(t))
+    }
+}
+
 pub(super) fn apply_edit(table: &mut toml::Table, edit: &Edit) -> Result<(), String> {
     match edit {
         Edit::Tier(t) => {

@@ -1,4 +1,5 @@
-//! Engine throughput on the bundled `overload` scenario over 1 h and 24 h of simulated time.
+//! Engine throughput on the bundled `overload` scenario over 1 h and 24 h of simulated time,
+//! and over 1 h with clients that keep shared state (paced, adaptive, header-driven).
 //!
 //! Criterion reports the time per run and, through `Throughput::Elements`, events per second.
 //! A counting global allocator measures the peak heap of one 24 h run, printed before the
@@ -55,11 +56,69 @@ fn bench_overload(c: &mut Criterion) {
     group.finish();
 }
 
+/// The overload hour with its client replaced by `policy` and `shared`.
+fn with_client(preset: &str, edit: impl Fn(&mut ratesim::client::SharedSpec)) -> Scenario {
+    let mut s = overload(1);
+    let (policy, mut shared) = ratesim::client::presets::preset(preset).expect("a preset");
+    edit(&mut shared);
+    s.clients[0].policy = policy;
+    s.clients[0].shared = shared;
+    s
+}
+
+fn bench_clients(c: &mut Criterion) {
+    use ratesim::catalog::Milli;
+    use ratesim::client::shared::{Breaker, Pace};
+    let mut group = c.benchmark_group("clients");
+    let cases: Vec<(&str, Scenario)> = vec![
+        ("stateless-openai", with_client("openai-python", |_| {})),
+        (
+            "paced",
+            with_client("openai-python", |s| {
+                s.pace = Some(Pace {
+                    share: Milli(900),
+                    requests: true,
+                    tokens: true,
+                    pause_after_429: SimDuration::from_secs(15),
+                })
+            }),
+        ),
+        ("aws-adaptive", with_client("aws-adaptive", |_| {})),
+        (
+            "header-pacing",
+            with_client("anthropic-python", |s| s.header_pacing = true),
+        ),
+        (
+            "concurrency-breaker",
+            with_client("openai-python", |s| {
+                s.max_concurrency = Some(64);
+                s.breaker = Some(Breaker::default());
+            }),
+        ),
+    ];
+    for (name, s) in &cases {
+        let ((_, outcome), peak) = common::peak_heap(|| ratesim::simulate(s));
+        eprintln!(
+            "clients {name}: {} events, {} requests, peak heap {:.2} MB",
+            outcome.events,
+            outcome.requests,
+            peak as f64 / 1e6
+        );
+        group.throughput(Throughput::Elements(outcome.events));
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(8));
+        group.bench_function(*name, |b| {
+            b.iter(|| ratesim::simulate(black_box(s)).1.events)
+        });
+    }
+    group.finish();
+}
+
 // No HTML plots: criterion would draw them with plotters, whose text needs fonts that only
 // ratesim's own charts register.
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = bench_overload
+    targets = bench_overload, bench_clients
 }
 criterion_main!(benches);

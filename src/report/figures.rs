@@ -426,6 +426,11 @@ fn gave_up_panel(mut p: BarPanel, bars: &[CompareBar]) -> BarPanel {
             }
         }
     }
+    if causes.len() == 1 {
+        // One cause: it goes in the title rather than a one-entry legend.
+        p.title = format!("gave up (all: {})", causes[0].replace('_', " "));
+        return p;
+    }
     p.stacks = causes
         .iter()
         .map(|c| {

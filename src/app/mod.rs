@@ -72,7 +72,10 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",
             );
             for (name, version, what) in PRESETS {
-                s.push_str(&format!("  {name:<18} {what}\n  {:<18} (follows {version})\n", ""));
+                s.push_str(&format!("  {name:<18} {what}\n"));
+                if *version != "-" {
+                    s.push_str(&format!("  {:<18} (follows {version})\n", ""));
+                }
             }
             emit(out, &s)
         }

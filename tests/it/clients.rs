@@ -534,3 +534,44 @@ fn bad_client_settings_name_the_field_and_what_is_allowed() {
         "{err}"
     );
 }
+
+#[test]
+fn the_nested_docs_loop_sends_15_requests_per_call_when_all_are_refused() {
+    // The bucket starts empty and refills once per 1000 s: every attempt of the run is a 429,
+    // with a Retry-After near 1000 s.
+    let run_with = |client: &str| {
+        let s = with(
+            "rps = 0.001",
+            &format!(
+                r#"
+[server]
+initial_level = 0
+
+[client]
+{client}
+
+[[traffic]]
+model = "m"
+arrivals = {{ process = "constant", rate_per_sec = 0.5 }}
+prompt_tokens = {{ dist = "constant", value = 10 }}
+completion_tokens = {{ dist = "constant", value = 10 }}
+"#
+            ),
+        );
+        let (t, outcome, _) = totals(&s);
+        assert_conserved(&t, &outcome);
+        assert_eq!((t.requests, t.admitted), (30, 0));
+        assert_eq!(t.gave_up_by_cause[Cause::RetriesExhausted.index()], 30);
+        t
+    };
+    // openai-python inside retries twice per loop iteration: 5 x 3 requests.
+    let t = run_with(
+        "preset = \"xai-docs\"\ninner = { preset = \"openai-python\", retry_after = \"ignore\" }",
+    );
+    assert_eq!(t.attempts, 30 * 15);
+    assert_eq!(t.attempts_per_request.max(), Some(15));
+    // With the server's Retry-After (over 120 s) openai-python refuses to retry at once, so
+    // only the loop's own 5 attempts remain.
+    let t = run_with("preset = \"xai-docs-openai\"");
+    assert_eq!(t.attempts, 30 * 5);
+}

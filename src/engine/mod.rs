@@ -11,7 +11,7 @@ pub mod queue;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use crate::client::state::{ClientState, Gate};
 use crate::client::{Action, Cause, Tries};
@@ -79,6 +79,8 @@ enum Event {
     GiveUp(Request, Cause),
     /// A client's gates may have opened: send what waits.
     Wake { client: u32 },
+    /// The deadline of a request that may still be waiting in its client's queues.
+    Expire(Request),
 }
 
 /// Hooks the engine calls as things happen; metrics and the attempt log implement them.
@@ -154,6 +156,10 @@ struct LiveClient {
     sends: VecDeque<(Request, SimTime)>,
     /// The earliest Wake event scheduled for this client, if any.
     wake: Option<SimTime>,
+    /// For a client with a deadline: the requests waiting in its queues, and whether each
+    /// holds a concurrency slot (it waits at the gates) or not (it waits for one). A request
+    /// whose deadline passes while it waits is ended then, and its queue entry skipped later.
+    waiting: HashMap<u64, bool>,
 }
 
 /// How a request ended.
@@ -210,6 +216,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 slots: VecDeque::new(),
                 sends: VecDeque::new(),
                 wake: None,
+                waiting: HashMap::new(),
             })
         })
         .collect();
@@ -248,7 +255,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         debug_assert!(t >= now, "time went backwards");
         now = t;
         // Wake events are the client's bookkeeping, not a request's: not counted.
-        events += u64::from(!matches!(event, Event::Wake { .. }));
+        events += u64::from(!matches!(event, Event::Wake { .. } | Event::Expire(_)));
         match event {
             Event::Arrival { stream } => {
                 let st = &mut sim.streams[stream as usize];
@@ -302,6 +309,14 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 sim.end(req, t, End::GaveUp(cause), observer);
             }
             Event::Wake { client } => sim.wake(client as usize, t, observer),
+            Event::Expire(req) => {
+                let c = scenario.streams[req.stream as usize].client;
+                let lc = sim.clients[c].as_mut().expect("only live clients expire");
+                if let Some(holds_slot) = lc.waiting.remove(&req.id) {
+                    observer.on_event(t, req.stream);
+                    sim.finish(req, t, End::GaveUp(Cause::Deadline), holds_slot, observer);
+                }
+            }
         }
         while let Some(req) = sim.ready.pop_front() {
             sim.submit(req, now, observer);
@@ -334,6 +349,8 @@ impl Sim<'_> {
             && let Some(cap) = lc.state.max_concurrency
         {
             if lc.state.in_flight >= cap {
+                let deadline = self.scenario.clients[c].policy.deadline;
+                Self::hold(&mut self.queue, lc, req, now, deadline, false);
                 lc.slots.push_back((req, now));
                 return;
             }
@@ -356,28 +373,49 @@ impl Sim<'_> {
             return self.end(req, now, End::GaveUp(Cause::Deadline), observer);
         }
         if lc.gated {
-            if !lc.sends.is_empty() {
+            let wait_until = if lc.sends.is_empty() {
+                let model = scenario.streams[req.stream as usize].model;
+                match lc.state.gate(now, model, req.tokens()) {
+                    Gate::Now => None,
+                    Gate::At(t) => Some(Some(t)),
+                    Gate::Blocked => lc.state.next_news().map(Some),
+                }
+            } else {
+                // Others wait already: behind them (their wake is scheduled).
+                Some(None)
+            };
+            if let Some(wake) = wait_until {
+                Self::hold(&mut self.queue, lc, req, now, policy.deadline, true);
                 lc.sends.push_back((req, now));
-                return;
-            }
-            let model = scenario.streams[req.stream as usize].model;
-            match lc.state.gate(now, model, req.tokens()) {
-                Gate::Now => {}
-                Gate::At(t) => {
-                    lc.sends.push_back((req, now));
+                if let Some(t) = wake {
                     Self::ensure_wake(&mut self.queue, lc, c, t);
-                    return;
                 }
-                Gate::Blocked => {
-                    if let Some(t) = lc.state.next_news() {
-                        lc.sends.push_back((req, now));
-                        Self::ensure_wake(&mut self.queue, lc, c, t);
-                        return;
-                    }
-                }
+                return;
             }
         }
         self.dispatch(req, now, observer);
+    }
+
+    /// A request begins to wait in a client's queue: with a deadline, its expiry is scheduled.
+    fn hold(
+        queue: &mut EventQueue<Event>,
+        lc: &mut LiveClient,
+        req: Request,
+        now: SimTime,
+        deadline: Option<SimDuration>,
+        holds_slot: bool,
+    ) {
+        if let Some(d) = deadline {
+            let at = req.arrived.after(d);
+            lc.waiting.insert(req.id, holds_slot);
+            queue.schedule(
+                at,
+                Event::Expire(Request {
+                    waited: SimDuration(req.waited.0 + at.since(now).0),
+                    ..req
+                }),
+            );
+        }
     }
 
     fn ensure_wake(queue: &mut EventQueue<Event>, lc: &mut LiveClient, c: usize, t: SimTime) {
@@ -398,6 +436,11 @@ impl Sim<'_> {
             let Some(&(req, since)) = lc.sends.front() else {
                 return;
             };
+            if scenario.clients[c].policy.deadline.is_some() && !lc.waiting.contains_key(&req.id) {
+                // Its deadline passed while it waited: it has ended already.
+                lc.sends.pop_front();
+                continue;
+            }
             let model = scenario.streams[req.stream as usize].model;
             match lc.state.gate(now, model, req.tokens()) {
                 Gate::Now => {}
@@ -409,18 +452,12 @@ impl Sim<'_> {
                 }
             }
             lc.sends.pop_front();
+            lc.waiting.remove(&req.id);
             let req = Request {
                 waited: SimDuration(req.waited.0 + now.since(since).0),
                 ..req
             };
-            let policy = &scenario.clients[c].policy;
-            if let Some(d) = policy.deadline
-                && now.since(req.arrived) >= d
-            {
-                self.end(req, now, End::GaveUp(Cause::Deadline), observer);
-            } else {
-                self.dispatch(req, now, observer);
-            }
+            self.dispatch(req, now, observer);
         }
     }
 
@@ -585,6 +622,18 @@ impl Sim<'_> {
 
     /// A request ends: report it, let a closed-loop worker go on, free its concurrency slot.
     fn end<O: Observer>(&mut self, req: Request, now: SimTime, how: End, observer: &mut O) {
+        self.finish(req, now, how, true, observer);
+    }
+
+    /// As `end`; `holds_slot` is false for a request that ends while waiting for a slot.
+    fn finish<O: Observer>(
+        &mut self,
+        req: Request,
+        now: SimTime,
+        how: End,
+        holds_slot: bool,
+        observer: &mut O,
+    ) {
         match how {
             End::Success => observer.on_success(now, &req),
             End::GaveUp(cause) => observer.on_give_up(now, &req, cause),
@@ -599,15 +648,25 @@ impl Sim<'_> {
                 .schedule(t, Event::Arrival { stream: req.stream });
         }
         let c = self.client_of(&req);
+        let tracks = self.scenario.clients[c].policy.deadline.is_some();
         if let Some(lc) = &mut self.clients[c]
             && lc.state.max_concurrency.is_some()
+            && holds_slot
         {
-            match lc.slots.pop_front() {
-                Some((next, since)) => self.ready.push_back(Request {
-                    waited: SimDuration(next.waited.0 + now.since(since).0),
-                    ..next
-                }),
-                None => lc.state.in_flight -= 1,
+            // The slot goes to the first request still waiting for one.
+            loop {
+                match lc.slots.pop_front() {
+                    Some((next, _)) if tracks && !lc.waiting.contains_key(&next.id) => continue,
+                    Some((next, since)) => {
+                        lc.waiting.remove(&next.id);
+                        self.ready.push_back(Request {
+                            waited: SimDuration(next.waited.0 + now.since(since).0),
+                            ..next
+                        });
+                    }
+                    None => lc.state.in_flight -= 1,
+                }
+                break;
             }
         }
     }

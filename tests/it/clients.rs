@@ -225,31 +225,37 @@ completion_tokens = { dist = "constant", value = 10 }
 
 #[test]
 fn no_request_outlives_its_deadline() {
-    let s = with(
-        "rps = 5",
-        r#"
+    // Asleep between retries and being served (no shared state); then also waiting for a
+    // concurrency slot and at the pacing gate.
+    for extra in ["", "max_concurrency = 4\npace = { share = 0.5 }\n"] {
+        let s = with(
+            "rps = 5",
+            &format!(
+                r#"
 [client]
 preset = "grpc"
 retry_budget = false
 max_retries = 4
 deadline = "3s"
-
+{extra}
 [[traffic]]
 model = "m"
-arrivals = { process = "poisson", rate_per_sec = 12 }
-prompt_tokens = { dist = "constant", value = 10 }
-completion_tokens = { dist = "lognormal", mean = 150, std = 100 }
+arrivals = {{ process = "poisson", rate_per_sec = 12 }}
+prompt_tokens = {{ dist = "constant", value = 10 }}
+completion_tokens = {{ dist = "lognormal", mean = 150, std = 100 }}
 
 [latency]
 base = "0.5s"
 output_tokens_per_sec = 60
-"#,
-    );
-    let (t, outcome, _) = totals(&s);
-    assert_conserved(&t, &outcome);
-    assert!(t.latency_us.max().unwrap() <= 3_000_000);
-    assert!(t.give_up_us.max().unwrap() <= 3_000_000);
-    assert!(t.gave_up_by_cause[Cause::Deadline.index()] > 0);
+"#
+            ),
+        );
+        let (t, outcome, _) = totals(&s);
+        assert_conserved(&t, &outcome);
+        assert!(t.latency_us.max().unwrap() <= 3_000_000, "{extra}");
+        assert!(t.give_up_us.max().unwrap() <= 3_000_000, "{extra}");
+        assert!(t.gave_up_by_cause[Cause::Deadline.index()] > 0);
+    }
 }
 
 #[test]

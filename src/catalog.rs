@@ -246,12 +246,12 @@ impl Catalog {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, InputError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
     crate::input::read_text(path, "table", crate::input::MAX_INPUT_BYTES)
 }
 
 /// Reads `# source: ...` and `# date: ...` comment lines at the top of a table.
-fn provenance(name: &str, text: &str) -> Provenance {
+pub(crate) fn provenance(name: &str, text: &str) -> Provenance {
     let mut source = None;
     let mut date = None;
     for line in text.lines().take_while(|l| l.trim_start().starts_with('#')) {
@@ -268,7 +268,7 @@ fn provenance(name: &str, text: &str) -> Provenance {
     }
 }
 
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+pub(crate) fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
@@ -276,7 +276,7 @@ fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
-fn csv_error(name: &str, e: &csv::Error) -> InputError {
+pub(crate) fn csv_error(name: &str, e: &csv::Error) -> InputError {
     let line = e.position().map(|p| p.line() as usize);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -291,7 +291,11 @@ fn csv_error(name: &str, e: &csv::Error) -> InputError {
     }
 }
 
-fn check_header(name: &str, rdr: &mut csv::Reader<&[u8]>, want: &[&str]) -> Result<(), InputError> {
+pub(crate) fn check_header(
+    name: &str,
+    rdr: &mut csv::Reader<&[u8]>,
+    want: &[&str],
+) -> Result<(), InputError> {
     let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
     let got: Vec<&str> = header.iter().collect();
     if got != want {

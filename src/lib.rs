@@ -18,6 +18,7 @@
 //! assert_eq!(recorder.streams[0].rate_limited, 0);
 //! ```
 
+pub mod account;
 pub mod app;
 pub mod catalog;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod latency;
 pub mod limiter;
 pub mod metrics;
 pub mod plan;
+pub mod prices;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

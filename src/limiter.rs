@@ -150,6 +150,15 @@ impl TokenBucket {
         self.level = (self.level - cost).max(floor);
     }
 
+    /// New capacity and rate from `now` on; the level is kept, capped at the new capacity.
+    pub fn retune(&mut self, now: SimTime, capacity: Milli, rate: Milli) {
+        assert!(rate.0 > 0, "validated before construction");
+        self.refill(now);
+        self.capacity = i128::from(capacity.0) * self.period_ns;
+        self.refill_per_ns = i128::from(rate.0);
+        self.level = self.level.min(self.capacity);
+    }
+
     /// The current level in units (for tests and reports).
     pub fn level_units(&mut self, now: SimTime) -> f64 {
         self.refill(now);
@@ -245,6 +254,23 @@ impl ModelLimiter {
             .and_then(|b| b.wait_for(now, tokens))
             .unwrap_or(SimDuration::ZERO);
         r.max(t).max(SimDuration(1))
+    }
+
+    /// The caps change at `now` (the team moved up a tier): each bucket takes its new capacity
+    /// and rate and keeps its level, capped at the new capacity. A model that had no token cap
+    /// and gets one starts that bucket full.
+    pub fn retune(&mut self, now: SimTime, limits: &ModelLimits, cfg: &LimiterConfig) {
+        let ((req_cap, rps), tok) = ModelLimiter::shape(limits, cfg);
+        self.requests.retune(now, req_cap, rps);
+        match (&mut self.tokens, tok) {
+            (Some(b), Some((cap, tpm))) => b.retune(now, cap, tpm),
+            (None, Some((cap, tpm))) => {
+                let mut b = TokenBucket::new(cap, tpm, SimDuration(60 * NANOS_PER_SEC));
+                b.last = now;
+                self.tokens = Some(b);
+            }
+            (_, None) => self.tokens = None,
+        }
     }
 
     /// The rate-limit headers of a response sent at `now` (after this attempt's debit).

@@ -107,6 +107,10 @@ pub struct Counters {
     /// Give-ups by cause, indexed by [`Cause::index`].
     pub gave_up_by_cause: [u64; 7],
     pub never_fits: u64,
+    /// Requests refused because a prepaid account had no credit left.
+    pub no_credit: u64,
+    /// What the succeeded requests cost, by token kind (nano-USD); all zero without prices.
+    pub cost: crate::prices::Cost,
     /// Latency of succeeded requests split into time queued in the client, backing off and
     /// being served (429 round trips included), summed in nanoseconds.
     pub split_succeeded_ns: [u128; 3],
@@ -147,6 +151,12 @@ impl Counters {
             self.split_all_ns[i] += o.split_all_ns[i];
         }
         self.never_fits += o.never_fits;
+        self.no_credit += o.no_credit;
+        self.cost.input += o.cost.input;
+        self.cost.cached_input += o.cost.cached_input;
+        self.cost.image += o.cost.image;
+        self.cost.completion += o.cost.completion;
+        self.cost.reasoning += o.cost.reasoning;
         self.tokens_admitted += o.tokens_admitted;
         self.tokens_by_kind.add(&o.tokens_by_kind);
         self.latency_us.merge(&o.latency_us);
@@ -185,7 +195,7 @@ impl Counters {
 
     /// Requests that have not ended: arrived, but neither succeeded, gave up nor never fit.
     pub fn in_flight(&self) -> u64 {
-        self.requests - self.succeeded - self.gave_up - self.never_fits
+        self.requests - self.succeeded - self.gave_up - self.never_fits - self.no_credit
     }
 }
 
@@ -228,6 +238,9 @@ pub struct Second {
     pub never_fits: u64,
     pub completions: u64,
     pub gave_up: u64,
+    pub no_credit: u64,
+    /// Cost of the requests that succeeded in this bucket, nano-USD.
+    pub cost: u64,
 }
 
 /// One model's share of a bucket: what its limiter admitted.
@@ -258,6 +271,8 @@ pub struct Recorder {
     pub bucket_s: u64,
     /// The model of each stream.
     stream_model: Vec<usize>,
+    /// The token prices of each stream's model, where known.
+    stream_prices: Vec<Option<crate::prices::TokenPrices>>,
     /// Requests that arrive before this are left out of the counters (not the time series).
     warmup: SimTime,
 }
@@ -277,6 +292,7 @@ impl Recorder {
             models: 1,
             bucket_s: 1,
             stream_model: vec![0; streams],
+            stream_prices: vec![None; streams],
             warmup: SimTime::ZERO,
         }
     }
@@ -286,6 +302,11 @@ impl Recorder {
         Recorder {
             models: s.models.len().max(1),
             stream_model: s.streams.iter().map(|st| st.model).collect(),
+            stream_prices: s
+                .streams
+                .iter()
+                .map(|st| s.models[st.model].prices)
+                .collect(),
             warmup: SimTime(s.warmup.0),
             ..Recorder::new(s.streams.len())
         }
@@ -362,6 +383,8 @@ impl Recorder {
                     m.never_fits += b.never_fits;
                     m.completions += b.completions;
                     m.gave_up += b.gave_up;
+                    m.no_credit += b.no_credit;
+                    m.cost += b.cost;
                 }
                 m
             })
@@ -391,7 +414,7 @@ impl Recorder {
             .iter()
             .map(|s| {
                 level += i128::from(s.arrivals);
-                level -= i128::from(s.completions + s.gave_up + s.never_fits);
+                level -= i128::from(s.completions + s.gave_up + s.never_fits + s.no_credit);
                 u64::try_from(level).unwrap_or(0)
             })
             .collect()
@@ -445,8 +468,19 @@ impl Observer for Recorder {
     }
 
     fn on_success(&mut self, now: SimTime, req: &Request) {
-        self.second(now).completions += 1;
+        let cost = self.stream_prices[req.stream as usize]
+            .map(|p| p.cost(&req.size))
+            .unwrap_or_default();
+        let b = self.second(now);
+        b.completions += 1;
+        b.cost += cost.total();
         if self.counted(req) {
+            let k = &mut self.streams[req.stream as usize].cost;
+            k.input += cost.input;
+            k.cached_input += cost.cached_input;
+            k.image += cost.image;
+            k.completion += cost.completion;
+            k.reasoning += cost.reasoning;
             let c = &mut self.streams[req.stream as usize];
             c.succeeded += 1;
             c.latency_us.record(micros(now.since(req.arrived).0));
@@ -465,6 +499,14 @@ impl Observer for Recorder {
             // Every attempt it made was answered with a 429, but for one cut off by its
             // deadline while being served.
             self.ended(now, req, req.failures + u32::from(req.cancelled), false);
+        }
+    }
+
+    fn on_no_credit(&mut self, now: SimTime, req: &Request) {
+        self.second(now).no_credit += 1;
+        if self.counted(req) {
+            self.streams[req.stream as usize].no_credit += 1;
+            self.ended(now, req, req.failures, false);
         }
     }
 

@@ -134,10 +134,11 @@ impl fmt::Display for DurationError {
     }
 }
 
-const DURATION_HELP: &str = "expected a number with a unit (h, m, s, ms, us, ns), or several of them from the largest unit down, each at most once, e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\", \"250ms\"";
+const DURATION_HELP: &str = "expected a number with a unit (d, h, m, s, ms, us, ns), or several of them from the largest unit down, each at most once, e.g. \"90s\", \"15m\", \"1h30m\", \"0.25s\", \"250ms\"";
 
 /// The units a duration may use, largest first.
-const UNITS: [(&str, u64); 6] = [
+const UNITS: [(&str, u64); 7] = [
+    ("d", 86_400 * NANOS_PER_SEC),
     ("h", 3_600 * NANOS_PER_SEC),
     ("m", 60 * NANOS_PER_SEC),
     ("s", NANOS_PER_SEC),

@@ -13,6 +13,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::account::{Account, AccountTotals};
 use crate::client::state::{ClientState, Gate};
 use crate::client::{Action, Cause, Tries};
 use crate::limiter::{Decision, ModelLimiter};
@@ -81,6 +82,8 @@ enum Event {
     Wake { client: u32 },
     /// The deadline of a request that may still be waiting in its client's queues.
     Expire(Request),
+    /// An account timer: a planned purchase, an invoice issued or paid.
+    Account,
 }
 
 /// Hooks the engine calls as things happen; metrics and the attempt log implement them.
@@ -93,10 +96,14 @@ pub trait Observer {
     /// The request gave up; its `failures` counts the 429s it had.
     fn on_give_up(&mut self, _now: SimTime, _req: &Request, _cause: Cause) {}
     fn on_never_fits(&mut self, _now: SimTime, _req: &Request) {}
+    /// A prepaid account had no credit left: the request is refused (not a 429) and ends.
+    fn on_no_credit(&mut self, _now: SimTime, _req: &Request) {}
+    /// A payment moved the team up from tier `from` to tier `to`; the caps change now.
+    fn on_tier_change(&mut self, _now: SimTime, _from: &str, _to: &str) {}
 }
 
 /// What the engine itself knows at the end of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
     pub events: u64,
     /// The time of the last event processed (or the hard stop, if the run was cut off).
@@ -105,6 +112,8 @@ pub struct RunOutcome {
     pub cut_off: bool,
     pub requests: u64,
     pub in_flight_at_end: u64,
+    /// What the account billed and paid, and its tier changes, where the scenario has one.
+    pub account: Option<AccountTotals>,
 }
 
 /// Purposes of the random streams; each stream of traffic gets one generator per purpose, so
@@ -168,6 +177,7 @@ enum End {
     Success,
     GaveUp(Cause),
     NeverFits,
+    NoCredit,
 }
 
 /// The state of one run.
@@ -181,6 +191,7 @@ struct Sim<'s> {
     /// Requests given a concurrency slot by a request that ended: their first attempt is due now.
     ready: VecDeque<Request>,
     ended: u64,
+    account: Option<Account>,
 }
 
 /// Runs a scenario to the end (drained, or cut off at its hard stop), reporting to `observer`.
@@ -228,7 +239,11 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         clients,
         ready: VecDeque::new(),
         ended: 0,
+        account: scenario.account.as_ref().map(Account::new),
     };
+    if let Some(t) = sim.account.as_ref().and_then(Account::next_timer) {
+        sim.queue.schedule(t, Event::Account);
+    }
     for (i, st) in sim.streams.iter_mut().enumerate() {
         if st.arrivals.is_closed_loop() {
             // Every worker's first request (at once, or spread over the ramp).
@@ -255,7 +270,10 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         debug_assert!(t >= now, "time went backwards");
         now = t;
         // Wake events are the client's bookkeeping, not a request's: not counted.
-        events += u64::from(!matches!(event, Event::Wake { .. } | Event::Expire(_)));
+        events += u64::from(!matches!(
+            event,
+            Event::Wake { .. } | Event::Expire(_) | Event::Account
+        ));
         match event {
             Event::Arrival { stream } => {
                 let st = &mut sim.streams[stream as usize];
@@ -298,9 +316,16 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             }
             Event::Complete(req) => {
                 observer.on_event(t, req.stream);
-                let c = scenario.streams[req.stream as usize].client;
-                if let Some(lc) = &mut sim.clients[c] {
+                let spec = &scenario.streams[req.stream as usize];
+                if let Some(lc) = &mut sim.clients[spec.client] {
                     lc.state.on_success(t, req.failures > 0);
+                }
+                if let Some(acc) = &mut sim.account {
+                    let prices = scenario.models[spec.model].prices.as_ref();
+                    let cost = prices.map_or(0, |p| p.cost(&req.size).total());
+                    if acc.bill(t, cost) {
+                        sim.retune(t, observer);
+                    }
                 }
                 sim.end(req, t, End::Success, observer);
             }
@@ -309,6 +334,19 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 sim.end(req, t, End::GaveUp(cause), observer);
             }
             Event::Wake { client } => sim.wake(client as usize, t, observer),
+            Event::Account => {
+                let acc = sim.account.as_mut().expect("only accounts set timers");
+                if acc.fire(t) {
+                    sim.retune(t, observer);
+                }
+                // Timers go on only while something else is still to happen.
+                let acc = sim.account.as_ref().expect("an account");
+                if !sim.queue.is_empty()
+                    && let Some(next) = acc.next_timer()
+                {
+                    sim.queue.schedule(next, Event::Account);
+                }
+            }
             Event::Expire(req) => {
                 let c = scenario.streams[req.stream as usize].client;
                 let lc = sim.clients[c].as_mut().expect("only live clients expire");
@@ -334,6 +372,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         cut_off,
         requests,
         in_flight_at_end,
+        account: sim.account.as_mut().map(Account::finish),
     }
 }
 
@@ -473,8 +512,26 @@ impl Sim<'_> {
         self.attempt(req, now, observer);
     }
 
+    /// The team moved up a tier: every model's limiter takes the new caps now.
+    fn retune<O: Observer>(&mut self, now: SimTime, observer: &mut O) {
+        let acc = self.account.as_ref().expect("an account");
+        for (l, caps) in self.limiters.iter_mut().zip(acc.limits()) {
+            l.retune(now, caps, &self.scenario.server);
+        }
+        if let Some(c) = acc.totals.tier_changes.last() {
+            observer.on_tier_change(now, &c.from, &c.to);
+        }
+    }
+
     /// An attempt reaches the server.
     fn attempt<O: Observer>(&mut self, req: Request, t: SimTime, observer: &mut O) {
+        if let Some(acc) = &mut self.account
+            && !acc.has_credit()
+        {
+            acc.refuse();
+            observer.on_no_credit(t, &req);
+            return self.end(req, t, End::NoCredit, observer);
+        }
         let scenario = self.scenario;
         let spec = &scenario.streams[req.stream as usize];
         let policy = &scenario.clients[spec.client].policy;
@@ -637,7 +694,7 @@ impl Sim<'_> {
         match how {
             End::Success => observer.on_success(now, &req),
             End::GaveUp(cause) => observer.on_give_up(now, &req, cause),
-            End::NeverFits => {}
+            End::NeverFits | End::NoCredit => {}
         }
         self.ended += 1;
         let st = &mut self.streams[req.stream as usize];

@@ -265,7 +265,9 @@ pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
         "completions",
         "gave_up",
         "never_fits",
+        "no_credit",
         "in_flight",
+        "cost_usd",
         "bucket_s",
     ])
     .expect("writing to memory");
@@ -280,11 +282,12 @@ pub fn timeseries_csv(rec: &crate::metrics::Recorder) -> Vec<u8> {
                 s.completions,
                 s.gave_up,
                 s.never_fits,
+                s.no_credit,
                 in_flight,
-                rec.bucket_s,
             ]
             .iter()
-            .map(|v| v.to_string()),
+            .map(|v| v.to_string())
+            .chain([crate::prices::usd_exact(s.cost), rec.bucket_s.to_string()]),
         )
         .expect("writing to memory");
     }

@@ -3,8 +3,8 @@
 use super::html::{Block, page};
 use super::summary::Summary;
 use super::table::{
-    COUNT_HEADERS, QUANTILE_HEADERS, client_lines, count_rows, headline, latency_note, model_lines,
-    quantile_rows,
+    COUNT_HEADERS, QUANTILE_HEADERS, client_lines, cost_lines, count_rows, headline, latency_note,
+    model_lines, quantile_rows,
 };
 
 /// `index.html` of `ratesim run`: the scenario, the summary tables and the charts.
@@ -57,6 +57,10 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
         blocks.push(Block::P(note));
     }
     for line in client_lines(s) {
+        blocks.push(Block::P(line));
+    }
+    blocks.push(Block::H2("Cost and account".into()));
+    for line in cost_lines(s) {
         blocks.push(Block::P(line));
     }
     blocks.push(Block::H2("Caps".into()));

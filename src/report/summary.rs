@@ -51,6 +51,8 @@ pub struct Totals {
     pub succeeded: u64,
     pub gave_up: u64,
     pub never_fits: u64,
+    /// Requests refused because a prepaid account had no credit left (not 429s).
+    pub no_credit: u64,
     pub in_flight_at_end: u64,
     pub events: u64,
     pub tokens_admitted: u64,
@@ -84,6 +86,52 @@ pub struct Totals {
     pub latency_split_s: Option<LatencySplit>,
     /// The same over every ended request (given-up ones too).
     pub latency_split_all_s: Option<LatencySplit>,
+    /// What the succeeded requests cost; `null` where a model has no prices.
+    pub cost: Option<CostSummary>,
+}
+
+/// Cost of the succeeded requests (a 429 costs nothing; a request is billed once).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CostSummary {
+    /// Exact: nano-dollar sums written as decimals.
+    pub total_usd: String,
+    pub per_success_usd: Option<f64>,
+    /// Over the measured simulated time.
+    pub per_hour_usd: f64,
+    pub per_day_usd: f64,
+    /// By token kind, exact.
+    pub input_usd: String,
+    pub cached_input_usd: String,
+    pub image_usd: String,
+    pub completion_usd: String,
+    pub reasoning_usd: String,
+    #[serde(skip)]
+    pub total_nano: u64,
+}
+
+impl CostSummary {
+    fn of(c: &Counters, simulated_s: f64) -> CostSummary {
+        use crate::prices::{usd, usd_exact};
+        let k = &c.cost;
+        let total = k.total();
+        let per_s = if simulated_s > 0.0 {
+            usd(total) / simulated_s
+        } else {
+            0.0
+        };
+        CostSummary {
+            total_usd: usd_exact(total),
+            per_success_usd: (c.succeeded > 0).then(|| usd(total) / c.succeeded as f64),
+            per_hour_usd: per_s * 3600.0,
+            per_day_usd: per_s * 86_400.0,
+            input_usd: usd_exact(k.input),
+            cached_input_usd: usd_exact(k.cached_input),
+            image_usd: usd_exact(k.image),
+            completion_usd: usd_exact(k.completion),
+            reasoning_usd: usd_exact(k.reasoning),
+            total_nano: total,
+        }
+    }
 }
 
 /// Mean seconds a request spent in each part of its latency.
@@ -114,7 +162,7 @@ fn pct(a: u64, b: u64) -> f64 {
 }
 
 impl Totals {
-    fn of(c: &Counters, window_s: f64, simulated_s: f64) -> Totals {
+    fn of(c: &Counters, window_s: f64, simulated_s: f64, priced: bool) -> Totals {
         Totals {
             requests: c.requests,
             attempts: c.attempts,
@@ -124,6 +172,7 @@ impl Totals {
             succeeded: c.succeeded,
             gave_up: c.gave_up,
             never_fits: c.never_fits,
+            no_credit: c.no_credit,
             in_flight_at_end: c.in_flight(),
             events: c.events,
             tokens_admitted: c.tokens_admitted,
@@ -149,8 +198,9 @@ impl Totals {
             latency_split_s: LatencySplit::of(&c.split_succeeded_ns, c.succeeded),
             latency_split_all_s: LatencySplit::of(
                 &c.split_all_ns,
-                c.succeeded + c.gave_up + c.never_fits,
+                c.succeeded + c.gave_up + c.never_fits + c.no_credit,
             ),
+            cost: priced.then(|| CostSummary::of(c, simulated_s)),
         }
     }
 }
@@ -190,6 +240,36 @@ pub struct ClientSummary {
 pub struct CatalogInfo {
     pub limits: Provenance,
     pub tiers: Provenance,
+    pub prices: Provenance,
+}
+
+/// The account over the run: billing, payments, and each tier change.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AccountSummary {
+    pub billing: String,
+    pub start_tier: String,
+    pub end_tier: String,
+    pub spend_to_date_usd: String,
+    /// Usage billed over the run (every succeeded request, warm-up included).
+    pub usage_usd: String,
+    /// Payments during the run: purchases, top-ups and paid invoices.
+    pub paid_usd: String,
+    pub purchases: u64,
+    pub top_ups: u64,
+    pub invoices_paid: u64,
+    /// Usage not paid by the end: invoiced but not yet due, or not yet invoiced.
+    pub unpaid_usage_usd: String,
+    pub refused_no_credit: u64,
+    pub tier_changes: Vec<TierChangeSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TierChangeSummary {
+    pub time_s: f64,
+    pub from: String,
+    pub to: String,
+    /// Payments counted toward the tier at that instant, spend to date included.
+    pub paid_usd: String,
 }
 
 /// Everything `summary.json` holds.
@@ -202,6 +282,9 @@ pub struct Summary {
     pub tier: String,
     pub tier_spend_usd: Option<f64>,
     pub catalog: CatalogInfo,
+    /// The account, where the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountSummary>,
     /// The arrival window, seconds.
     pub duration_s: f64,
     /// From time zero to the last event (or the hard stop), seconds.
@@ -238,6 +321,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         scenario.duration
     };
     debug_assert_eq!(total.events, outcome.events);
+    let priced = scenario.models.iter().all(|m| m.prices.is_some());
     debug_assert!(warmup > SimDuration::ZERO || total.in_flight() == outcome.in_flight_at_end);
     let models = scenario
         .models
@@ -270,7 +354,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
                     .limits
                     .tpm
                     .map(|t| tokens as f64 / (t.as_f64() / 60.0 * secs)),
-                totals: Totals::of(&c, window_s, simulated_s),
+                totals: Totals::of(&c, window_s, simulated_s, priced),
             }
         })
         .collect();
@@ -281,7 +365,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         .map(|(s, c)| StreamSummary {
             stream: s.name.clone(),
             model: s.model_name.clone(),
-            totals: Totals::of(c, window_s, simulated_s),
+            totals: Totals::of(c, window_s, simulated_s, priced),
         })
         .collect();
     let clients = scenario
@@ -301,7 +385,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
                 client: cl.name.clone(),
                 preset: cl.policy.preset.clone(),
                 streams: names,
-                totals: Totals::of(&c, window_s, simulated_s),
+                totals: Totals::of(&c, window_s, simulated_s, priced),
             }
         })
         .collect();
@@ -315,12 +399,49 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         catalog: CatalogInfo {
             limits: scenario.limits_provenance.clone(),
             tiers: scenario.tiers_provenance.clone(),
+            prices: scenario.prices_provenance.clone(),
         },
+        account: scenario
+            .account
+            .as_ref()
+            .zip(outcome.account.as_ref())
+            .map(|(spec, a)| {
+                use crate::prices::usd_exact;
+                AccountSummary {
+                    billing: match spec.billing {
+                        crate::account::Billing::Prepaid { .. } => "prepaid".into(),
+                        crate::account::Billing::Invoice { .. } => "invoice".into(),
+                    },
+                    start_tier: spec.ladder[0].tier.clone(),
+                    end_tier: a
+                        .tier_changes
+                        .last()
+                        .map_or_else(|| spec.ladder[0].tier.clone(), |c| c.to.clone()),
+                    spend_to_date_usd: usd_exact(spec.spend_to_date),
+                    usage_usd: usd_exact(a.usage),
+                    paid_usd: usd_exact(a.paid),
+                    purchases: a.purchases,
+                    top_ups: a.top_ups,
+                    invoices_paid: a.invoices_paid,
+                    unpaid_usage_usd: usd_exact(a.unpaid_usage),
+                    refused_no_credit: a.refused_no_credit,
+                    tier_changes: a
+                        .tier_changes
+                        .iter()
+                        .map(|c| TierChangeSummary {
+                            time_s: c.time_ns as f64 / 1e9,
+                            from: c.from.clone(),
+                            to: c.to.clone(),
+                            paid_usd: usd_exact(c.paid),
+                        })
+                        .collect(),
+                }
+            }),
         duration_s: arrivals_end.as_secs_f64(),
         simulated_s: SimDuration(outcome.end.0.max(arrivals_end.0)).as_secs_f64(),
         warmup_s: warmup.as_secs_f64(),
         cut_off: outcome.cut_off,
-        totals: Totals::of(&total, window_s, simulated_s),
+        totals: Totals::of(&total, window_s, simulated_s, priced),
         models,
         clients,
         streams,
@@ -369,6 +490,10 @@ pub const METRICS: &[&str] = &[
     "gave_up_breaker_open_pct",
     "gave_up_retry_after_too_large_pct",
     "gave_up_not_retried_pct",
+    "no_credit",
+    "cost_usd",
+    "cost_per_day_usd",
+    "cost_per_success_usd",
 ];
 
 impl Summary {
@@ -419,6 +544,10 @@ impl Summary {
                 .iter()
                 .map(|k| Some(pct(t.gave_up_by_cause[k.name()], t.requests))),
         );
+        v.push(Some(t.no_credit as f64));
+        v.push(t.cost.as_ref().map(|c| crate::prices::usd(c.total_nano)));
+        v.push(t.cost.as_ref().map(|c| c.per_day_usd));
+        v.push(t.cost.as_ref().and_then(|c| c.per_success_usd));
         debug_assert_eq!(v.len(), METRICS.len());
         v
     }

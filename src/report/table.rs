@@ -151,6 +151,74 @@ pub fn latency_note(s: &Summary) -> Option<String> {
     })
 }
 
+/// What the succeeded requests cost, and what the account did (payments, tier changes).
+pub fn cost_lines(s: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = &s.totals.cost {
+        lines.push(format!(
+            "cost ${} ({} per succeeded request) | ${:.2} per hour | ${:.2} per day",
+            trim_usd(&c.total_usd),
+            c.per_success_usd
+                .map_or("-".to_string(), |v| format!("${v:.6}")),
+            c.per_hour_usd,
+            c.per_day_usd
+        ));
+        lines.push(format!(
+            "  by kind: input ${}, cached input ${}, image ${}, completion ${}, reasoning ${}",
+            trim_usd(&c.input_usd),
+            trim_usd(&c.cached_input_usd),
+            trim_usd(&c.image_usd),
+            trim_usd(&c.completion_usd),
+            trim_usd(&c.reasoning_usd)
+        ));
+        if s.models.len() > 1 {
+            for m in &s.models {
+                if let Some(mc) = &m.totals.cost {
+                    lines.push(format!("  model {}: ${}", m.model, trim_usd(&mc.total_usd)));
+                }
+            }
+        }
+    } else {
+        lines.push(format!(
+            "cost: unknown (a model has no prices in {}; add [[prices]])",
+            s.catalog.prices.source
+        ));
+    }
+    if let Some(a) = &s.account {
+        lines.push(format!(
+            "account ({}): tier {} -> {} | paid ${} in the run ({} purchases, {} top-ups, {} invoices paid) | unpaid usage ${}",
+            a.billing,
+            a.start_tier,
+            a.end_tier,
+            trim_usd(&a.paid_usd),
+            a.purchases,
+            a.top_ups,
+            a.invoices_paid,
+            trim_usd(&a.unpaid_usage_usd)
+        ));
+        for c in &a.tier_changes {
+            lines.push(format!(
+                "  tier {} -> {} at {} (payments ${} to date)",
+                c.from,
+                c.to,
+                fmt_span(c.time_s),
+                trim_usd(&c.paid_usd)
+            ));
+        }
+    }
+    lines
+}
+
+/// An exact dollar amount for people: cents from a dollar up, four decimals below.
+pub fn trim_usd(exact: &str) -> String {
+    let v: f64 = exact.parse().unwrap_or(0.0);
+    if v >= 1.0 || v == 0.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// One line per model: its caps and how much of each was used; then, when a stream has images,
 /// cached or reasoning tokens, the tokens admitted by kind.
 pub fn model_lines(s: &Summary) -> Vec<String> {
@@ -204,6 +272,12 @@ pub fn client_lines(s: &Summary) -> Vec<String> {
                 lines.push(format!("  client {}: {}", c.client, causes(&c.totals)));
             }
         }
+    }
+    if s.totals.no_credit > 0 {
+        lines.push(format!(
+            "refused for lack of prepaid credit: {} requests (not 429s)",
+            s.totals.no_credit
+        ));
     }
     if let Some(l) = s.totals.latency_split_s {
         lines.push(format!(
@@ -276,6 +350,9 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out);
+    for line in cost_lines(s) {
+        let _ = writeln!(out, "  {line}");
+    }
     for line in model_lines(s) {
         let _ = writeln!(out, "  {line}");
     }

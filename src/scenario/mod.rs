@@ -22,18 +22,22 @@ use crate::limiter::{LimiterConfig, ModelLimiter};
 use crate::time::{SimDuration, parse_duration};
 use crate::workload::{ArrivalSpec, ExtraTokens, Process, ThinkTime, TokenDist, Workers};
 
+mod account;
 mod client;
 mod document;
 mod fields;
 mod latency;
+mod prices;
 mod server;
 mod sweep;
 mod traffic;
 mod warnings;
 
+use account::*;
 use client::*;
 use fields::*;
 use latency::*;
+use prices::*;
 use server::*;
 use traffic::*;
 use warnings::*;
@@ -46,7 +50,7 @@ use sweep::{RawSweep, validate_sweep};
 pub use traffic::MAX_WORKERS;
 
 /// Longest arrival window accepted (the per-second time series grows with simulated time).
-pub const MAX_DURATION: SimDuration = SimDuration(30 * 24 * 3_600 * 1_000_000_000);
+pub const MAX_DURATION: SimDuration = SimDuration(400 * 24 * 3_600 * 1_000_000_000);
 
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug, Serialize)]
@@ -68,6 +72,10 @@ pub struct Scenario {
     pub tier_spend_usd: Option<f64>,
     pub limits_provenance: Provenance,
     pub tiers_provenance: Provenance,
+    pub prices_provenance: Provenance,
+    /// The team's account, where the file has one: billing, and tiers that change with payments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountSpec>,
     pub server: LimiterConfig,
     pub models: Vec<ModelSpec>,
     /// The clients streams send through: the default `[client]`, named `[[clients]]`, and
@@ -192,6 +200,9 @@ pub struct ModelSpec {
     pub limits: ModelLimits,
     /// `catalog` or `inline`.
     pub limits_from: String,
+    /// Token prices, where the price table or `[[prices]]` has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices: Option<crate::prices::TokenPrices>,
 }
 
 /// One traffic stream.
@@ -261,8 +272,12 @@ struct RawScenario {
     duration: Option<Dur>,
     stop_at: Option<Dur>,
     warmup: Option<Dur>,
-    tier: Tier,
+    tier: Option<Tier>,
     limits_file: Option<String>,
+    prices_file: Option<String>,
+    #[serde(default)]
+    prices: Vec<RawPrice>,
+    account: Option<RawAccount>,
     tiers_file: Option<String>,
     #[serde(default)]
     limits: Vec<RawLimit>,
@@ -358,7 +373,34 @@ fn validate(
         }
         Ok(catalog)
     })?;
-    let tier = raw.tier.0;
+    let tier = match (&raw.tier, &raw.account) {
+        (Some(t), _) => t.0.clone(),
+        (None, Some(a)) => {
+            // The tier that the payments to date have unlocked.
+            let paid = a.spend_to_date(ctx)?;
+            catalog
+                .tiers
+                .iter()
+                .filter(|t| {
+                    t.spend_usd
+                        .is_some_and(|s| ((s * 1e9).round() as u64) <= paid)
+                })
+                .max_by(|a, b| a.spend_usd.partial_cmp(&b.spend_usd).expect("finite"))
+                .map(|t| t.tier.clone())
+                .ok_or_else(|| {
+                    ctx.err(
+                        "account.spend_to_date",
+                        "no tier of the tiers table is unlocked by this spend",
+                    )
+                })?
+        }
+        (None, None) => {
+            return Err(ctx.err(
+                "tier",
+                "missing: give the tier (tier = 0), or an [account] whose spend_to_date sets it",
+            ));
+        }
+    };
     if !catalog.is_known_tier(&tier) {
         return Err(ctx.err(
             "tier",
@@ -390,6 +432,15 @@ fn validate(
         inline.push((l.model.clone(), ModelLimits { rps, tpm }));
     }
 
+    let known_model =
+        |m: &str| catalog.models().contains(&m) || inline.iter().any(|(name, _)| name == m);
+    let prices_path = raw.prices_file.as_deref().map(resolve);
+    let (price_catalog, inline_prices) = validate_prices(
+        raw.prices_file.as_deref().zip(prices_path.as_deref()),
+        &raw.prices,
+        ctx,
+        &known_model,
+    )?;
     let server = validate_server(raw.server.as_ref(), ctx)?;
     let default_client = match &raw.client {
         Some(c) => {
@@ -494,6 +545,11 @@ fn validate(
                     name: s.model.clone(),
                     limits,
                     limits_from: from.to_string(),
+                    prices: inline_prices
+                        .iter()
+                        .find(|(m, _)| *m == s.model)
+                        .map(|(_, p)| *p)
+                        .or_else(|| price_catalog.lookup(&s.model)),
                 });
                 models.len() - 1
             }
@@ -640,6 +696,54 @@ fn validate(
     }
 
     let tier_spend_usd = catalog.tier(&tier).and_then(|t| t.spend_usd);
+    let account = match &raw.account {
+        None => None,
+        Some(a) => {
+            if let Some(m) = models.iter().find(|m| m.prices.is_none()) {
+                return Err(ctx.err(
+                    "account",
+                    format!(
+                        "model {:?} has no prices in {}; an account bills every request: add [[prices]] for it",
+                        m.name, price_catalog.provenance.source
+                    ),
+                ));
+            }
+            // The starting tier, then every tier of more spend at which each model has caps.
+            let nano = |usd: f64| (usd * 1e9).round() as u64;
+            let start_spend = tier_spend_usd.map_or(0, nano);
+            let mut ladder = vec![crate::account::TierStep {
+                tier: tier.clone(),
+                spend: start_spend,
+                limits: models.iter().map(|m| m.limits).collect(),
+            }];
+            let mut higher: Vec<&crate::catalog::TierRow> = catalog
+                .tiers
+                .iter()
+                .filter(|t| t.spend_usd.is_some_and(|s| nano(s) > start_spend))
+                .collect();
+            higher.sort_by(|a, b| a.spend_usd.partial_cmp(&b.spend_usd).expect("finite"));
+            for t in higher {
+                let limits: Option<Vec<ModelLimits>> = models
+                    .iter()
+                    .map(|m| {
+                        if m.limits_from == "inline" {
+                            Some(m.limits)
+                        } else {
+                            catalog.lookup(&m.name, &t.tier)
+                        }
+                    })
+                    .collect();
+                if let Some(limits) = limits {
+                    ladder.push(crate::account::TierStep {
+                        tier: t.tier.clone(),
+                        spend: nano(t.spend_usd.unwrap_or(0.0)),
+                        limits,
+                    });
+                }
+            }
+            Some(validate_account(a, ctx, ladder)?)
+        }
+    };
     let available_tiers = catalog
         .tier_names()
         .into_iter()
@@ -663,6 +767,8 @@ fn validate(
             tier_spend_usd,
             limits_provenance: catalog.limits_provenance.clone(),
             tiers_provenance: catalog.tiers_provenance.clone(),
+            prices_provenance: price_catalog.provenance.clone(),
+            account,
             server,
             models,
             clients,

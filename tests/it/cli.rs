@@ -459,12 +459,12 @@ fn a_bad_duration_override_blames_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "good.toml", GOOD);
     ratesim()
-        .args(["run", "--no-files", "--duration", "1000h"])
+        .args(["run", "--no-files", "--duration", "401d"])
         .arg(&file)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--duration"))
-        .stderr(predicate::str::contains("at most 720h"));
+        .stderr(predicate::str::contains("at most 400d"));
 }
 
 #[test]

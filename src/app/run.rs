@@ -32,7 +32,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
                 .iter()
                 .map(|s| (s.name.clone(), s.model_name.clone()))
                 .collect();
-            let mut log = AttemptLog::create(path, streams, &mut rec)?;
+            let mut log = AttemptLog::create(path, streams, &scenario.tier, &mut rec)?;
             let outcome = crate::engine::run(&scenario, &mut log);
             (outcome, Some(log.finish()?))
         }

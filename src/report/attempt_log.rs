@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::limiter::Decision;
 use crate::time::{SimTime, fmt_secs_exact};
 
-pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause\n";
+pub const HEADER: &str = "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause,tier\n";
 
 /// Wraps another observer and writes every attempt to a file (renamed into place by `finish`).
 pub struct AttemptLog<'a, O: Observer> {
@@ -21,11 +21,18 @@ pub struct AttemptLog<'a, O: Observer> {
     names: Vec<String>,
     error: Option<std::io::Error>,
     path: std::path::PathBuf,
+    /// The team's tier now (it changes when payments land).
+    tier: String,
 }
 
 impl<'a, O: Observer> AttemptLog<'a, O> {
     /// `streams`: the (name, model) of each stream.
-    pub fn create(path: &Path, streams: Vec<(String, String)>, inner: &'a mut O) -> Result<Self> {
+    pub fn create(
+        path: &Path,
+        streams: Vec<(String, String)>,
+        tier: &str,
+        inner: &'a mut O,
+    ) -> Result<Self> {
         let (pending, file) = PendingFile::create(path)?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
         out.write_all(HEADER.as_bytes())
@@ -40,6 +47,7 @@ impl<'a, O: Observer> AttemptLog<'a, O> {
                 .collect(),
             error: None,
             path: path.to_path_buf(),
+            tier: csv_field(tier),
         })
     }
 
@@ -82,7 +90,7 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         };
         let r = writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},",
+            "{},{},{},{},{},{},{},{},{},{},{},{},,{}",
             req.id,
             req.attempt(),
             fmt_secs_exact(now.0),
@@ -94,7 +102,8 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
             req.size.completion,
             req.size.reasoning,
             outcome,
-            retry_after
+            retry_after,
+            self.tier
         );
         if let Err(e) = r {
             self.error = Some(e);
@@ -110,12 +119,13 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         }
         let r = writeln!(
             self.out,
-            "{},{},{},{},,,,,,,gave_up,,{}",
+            "{},{},{},{},,,,,,,gave_up,,{},{}",
             req.id,
             req.failures + u32::from(req.cancelled),
             fmt_secs_exact(now.0),
             self.names[req.stream as usize],
-            cause.name()
+            cause.name(),
+            self.tier
         );
         if let Err(e) = r {
             self.error = Some(e);
@@ -123,5 +133,27 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
     }
     fn on_never_fits(&mut self, now: SimTime, req: &Request) {
         self.inner.on_never_fits(now, req);
+    }
+    fn on_no_credit(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_no_credit(now, req);
+        if self.error.is_some() {
+            return;
+        }
+        let r = writeln!(
+            self.out,
+            "{},{},{},{},,,,,,,no_credit,,,{}",
+            req.id,
+            req.failures,
+            fmt_secs_exact(now.0),
+            self.names[req.stream as usize],
+            self.tier
+        );
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+    fn on_tier_change(&mut self, now: SimTime, from: &str, to: &str) {
+        self.inner.on_tier_change(now, from, to);
+        self.tier = csv_field(to);
     }
 }

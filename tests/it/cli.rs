@@ -142,11 +142,15 @@ fn the_attempt_log_has_one_row_per_attempt() {
     assert_eq!(
         lines.next(),
         Some(
-            "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause"
+            "request_id,attempt,time_s,stream,model,tokens,prompt_tokens,cached_tokens,image_tokens,completion_tokens,reasoning_tokens,outcome,retry_after_s,gave_up_cause,tier"
         )
     );
     let all: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert!(all.iter().all(|r| r.len() == 14));
+    assert!(all.iter().all(|r| r.len() == 15));
+    assert!(
+        all.iter().all(|r| r[14] == "2"),
+        "burst.toml runs at tier 2"
+    );
     // One row per attempt, and one per request that gave up, naming its cause.
     let (rows, gave_up): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r[11] != "gave_up");
     assert_eq!(rows.len() as u64, v["attempts"].as_u64().unwrap());

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod accounts;
 mod analytic;
 mod cli;
 mod clients;
@@ -93,8 +94,8 @@ impl Observer for Trace {
 pub fn assert_conserved(t: &Counters, outcome: &RunOutcome) {
     assert_eq!(
         t.requests,
-        t.succeeded + t.gave_up + t.never_fits + outcome.in_flight_at_end,
-        "requests = succeeded + gave up + never fits + in flight"
+        t.succeeded + t.gave_up + t.never_fits + t.no_credit + outcome.in_flight_at_end,
+        "requests = succeeded + gave up + never fits + refused for lack of credit + in flight"
     );
     assert_eq!(
         t.attempts,

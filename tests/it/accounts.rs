@@ -1,0 +1,229 @@
+//! Prices, accounts and tier progression, against results computed by hand.
+
+use ratesim::report::summarize;
+
+use super::*;
+
+fn summary_of(toml: &str) -> ratesim::report::summary::Summary {
+    let s = scenario(toml);
+    let (rec, outcome) = ratesim::simulate(&s);
+    summarize(&s, &rec, &outcome)
+}
+
+fn nano(usd: &str) -> u64 {
+    let (i, f) = usd.split_once('.').unwrap();
+    i.parse::<u64>().unwrap() * 1_000_000_000 + format!("{f:0<9}")[..9].parse::<u64>().unwrap()
+}
+
+#[test]
+fn every_token_kind_costs_what_the_price_table_says_and_a_429_costs_nothing() {
+    // 20 req/s against tier 0's 30 RPS... then 60 req/s for the second minute: some requests
+    // get 429s and some give up; only successes are billed, each exactly once.
+    let toml = r#"
+name = "cost"
+seed = 3
+duration = "2m"
+tier = 0
+
+[client]
+preset = "openai-python"
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = { process = "constant", rate_per_sec = 45 }
+prompt_tokens = { dist = "constant", value = 10000 }
+completion_tokens = { dist = "constant", value = 500 }
+images = { dist = "constant", value = 2 }
+image_tokens = { dist = "constant", value = 1000 }
+cached_share = 0.4
+reasoning_tokens = { dist = "constant", value = 3000 }
+"#;
+    let s = summary_of(toml);
+    let t = &s.totals;
+    assert!(
+        t.rate_limited > 0 && t.gave_up > 0,
+        "the test needs 429s and give-ups"
+    );
+    // By hand, grok-4.3 at $1.25 / $0.20 / $2.50 per million: 6,000 x 1,250 + 4,000 x 200 +
+    // 2,000 x 1,250 + 500 x 2,500 + 3,000 x 2,500 = 19,550,000 nano-USD per request.
+    let c = t.cost.as_ref().unwrap();
+    assert_eq!(nano(&c.total_usd), 19_550_000 * t.succeeded);
+    assert_eq!(nano(&c.input_usd), 7_500_000 * t.succeeded);
+    assert_eq!(nano(&c.cached_input_usd), 800_000 * t.succeeded);
+    assert_eq!(nano(&c.image_usd), 2_500_000 * t.succeeded);
+    assert_eq!(nano(&c.completion_usd), 1_250_000 * t.succeeded);
+    assert_eq!(nano(&c.reasoning_usd), 7_500_000 * t.succeeded);
+    assert_eq!(c.per_success_usd, Some(0.01955));
+}
+
+#[test]
+fn a_long_prompt_is_billed_at_the_long_context_rate_and_inline_prices_win() {
+    let base = |prompt: u64, prices: &str| {
+        format!(
+            r#"
+name = "long"
+seed = 3
+duration = "10s"
+tier = 4
+{prices}
+[[traffic]]
+model = "grok-4.3"
+arrivals = {{ process = "constant", rate_per_sec = 1 }}
+prompt_tokens = {{ dist = "constant", value = {prompt} }}
+completion_tokens = {{ dist = "constant", value = 1000 }}
+"#
+        )
+    };
+    let per = |toml: String| {
+        let s = summary_of(&toml);
+        nano(&s.totals.cost.unwrap().total_usd) / s.totals.succeeded
+    };
+    assert_eq!(per(base(199_999, "")), 199_999 * 1_250 + 1_000 * 2_500);
+    assert_eq!(per(base(200_000, "")), 200_000 * 2_500 + 1_000 * 5_000);
+    let inline = "[[prices]]\nmodel = \"grok-4.3\"\ninput = 3\ncached_input = 1\noutput = 10\n";
+    assert_eq!(per(base(200_000, inline)), 200_000 * 3_000 + 1_000 * 10_000);
+}
+
+/// A steady load below every cap, billed through a prepaid account.
+fn prepaid(account: &str, rate: f64, duration: &str) -> String {
+    format!(
+        r#"
+name = "acct"
+seed = 3
+duration = "{duration}"
+
+[account]
+{account}
+
+[latency]
+base = "0.5s"
+output_tokens_per_sec = inf
+
+[[traffic]]
+model = "grok-4.3"
+arrivals = {{ process = "constant", rate_per_sec = {rate} }}
+prompt_tokens = {{ dist = "constant", value = 7998 }}
+completion_tokens = {{ dist = "constant", value = 1 }}
+"#
+    )
+}
+
+#[test]
+fn planned_purchases_move_the_tier_at_their_instant_and_the_caps_change_there() {
+    // 55 req/s: above tier 0's 30 RPS and tier 1's 40, below tier 2's 60.
+    let toml = prepaid(
+        "billing = \"prepaid\"\ncredit = 1000\npurchases = [{ at = \"20s\", usd = 50 }, { at = \"40s\", usd = 200 }]",
+        55.0,
+        "60s",
+    )
+    .replace("[latency]", "[client]\npreset = \"none\"\n\n[latency]");
+    let s = scenario(&toml);
+    assert_eq!(s.tier, "0", "no spend to date: tier 0");
+    let (rec, outcome) = ratesim::simulate(&s);
+    let sum = summarize(&s, &rec, &outcome);
+    let a = sum.account.as_ref().unwrap();
+    let changes: Vec<(f64, &str, &str, &str)> = a
+        .tier_changes
+        .iter()
+        .map(|c| {
+            (
+                c.time_s,
+                c.from.as_str(),
+                c.to.as_str(),
+                c.paid_usd.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (20.0, "0", "1", "50.000000000"),
+            (40.0, "1", "2", "250.000000000")
+        ]
+    );
+    // Admissions per second follow the caps: 30, then 40, then all 55 (buckets keep their
+    // level, so the first second after a change is no higher than the new cap).
+    let admitted = |from: usize, to: usize| -> Vec<u64> {
+        rec.buckets[from..to].iter().map(|b| b.admitted).collect()
+    };
+    assert!(
+        admitted(5, 20).iter().all(|&n| n == 30),
+        "{:?}",
+        admitted(5, 20)
+    );
+    assert!(
+        admitted(21, 40).iter().all(|&n| n == 40),
+        "{:?}",
+        admitted(21, 40)
+    );
+    assert!(
+        admitted(41, 60).iter().all(|&n| n == 55),
+        "{:?}",
+        admitted(41, 60)
+    );
+    assert_eq!(a.end_tier, "2");
+}
+
+#[test]
+fn a_top_up_crosses_the_threshold_at_the_predicted_request() {
+    // Each request costs 7,998 x 1,250 + 1 x 2,500 = 10,000,000 nano-USD ($0.01). $45 paid to date, $1 of
+    // credit; below $0.50 the account buys $10. The balance first falls below $0.50 at the
+    // 51st success ($1 - 51 x $0.01 = $0.49): that top-up brings payments to $55, past tier
+    // 1's $50. Requests arrive every 0.1 s and take 0.5 s: the 51st succeeds at 5.5 s.
+    let toml = prepaid(
+        "spend_to_date = 45\nbilling = \"prepaid\"\ncredit = 1\ntop_up = { below = 0.5, buy = 10 }",
+        10.0,
+        "20s",
+    );
+    let s = scenario(&toml);
+    assert_eq!(s.tier, "0", "$45 paid: tier 0");
+    let sum = summary_of(&toml);
+    let a = sum.account.unwrap();
+    assert_eq!(a.tier_changes.len(), 1);
+    let c = &a.tier_changes[0];
+    assert_eq!((c.from.as_str(), c.to.as_str()), ("0", "1"));
+    assert!((c.time_s - 5.5).abs() < 1e-9, "{}", c.time_s);
+    assert_eq!(c.paid_usd, "55.000000000");
+    // 200 requests cost $2: $1 of credit, then every $10 top-up as the balance dips.
+    assert_eq!(a.usage_usd, "2.000000000");
+    assert_eq!(a.top_ups, 1);
+}
+
+#[test]
+fn a_prepaid_account_without_top_up_refuses_requests_once_its_credit_is_spent() {
+    // $0.10 of credit is exactly 10 requests of $0.01; requests do not overlap (0.5 s each,
+    // one a second), so the 11th and every later one are refused, never a 429.
+    let toml = prepaid("billing = \"prepaid\"\ncredit = 0.1", 1.0, "30s");
+    let s = scenario(&toml);
+    let (t, outcome, _) = totals(&s);
+    assert_conserved(&t, &outcome);
+    assert_eq!(t.succeeded, 10);
+    assert_eq!(t.no_credit, 20);
+    assert_eq!(t.rate_limited, 0);
+    let sum = summary_of(&toml);
+    assert_eq!(sum.account.unwrap().refused_no_credit, 20);
+}
+
+#[test]
+fn invoices_count_when_paid_and_tiers_never_go_down() {
+    // $0.01 a request, one every 20 s: $43.20 a day. Invoiced daily, paid two days later: the
+    // first invoice ($43.20) is paid at 3 d, the second at 4 d ($86.40 in all: tier 1 at 4 d),
+    // and so on; tier 2 ($250) with the 6th invoice, paid at 8 d ($259.20).
+    let toml = prepaid(
+        "billing = \"invoice\"\ninvoice_period = \"1d\"\npayment_delay = \"2d\"",
+        0.05,
+        "9d",
+    );
+    let sum = summary_of(&toml);
+    let a = sum.account.unwrap();
+    let changes: Vec<(f64, &str)> = a
+        .tier_changes
+        .iter()
+        .map(|c| (c.time_s / 86_400.0, c.to.as_str()))
+        .collect();
+    assert_eq!(changes, [(4.0, "1"), (8.0, "2")]);
+    // The invoices of days 1 to 7 are paid at 3 to 9 d (the timer at 9 d, scheduled while
+    // requests were still running, fires); those of days 8 and 9 are issued but unpaid.
+    assert_eq!(a.invoices_paid, 7);
+    assert!(nano(&a.unpaid_usage_usd) > 0);
+}

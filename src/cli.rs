@@ -39,6 +39,16 @@ pub enum Command {
         after_help = "Example:\n  ratesim limits --model grok-4.3 --tier 2\n\nPrints the table with its source and date; writes nothing."
     )]
     Limits(LimitsArgs),
+    /// Print the price catalog (USD per million tokens per model, and media prices)
+    #[command(
+        after_help = "Example:\n  ratesim prices --model grok-4.3\n\nPrints the table with its source and date; writes nothing. A scenario bills succeeded\nrequests at these prices (prices_file or [[prices]] replace them)."
+    )]
+    Prices(PricesArgs),
+    /// Forecast tiers and costs over days or weeks: when payments unlock each tier, and whether buying earlier pays
+    #[command(
+        after_help = "Example:\n  ratesim forecast scenarios/growth.toml --horizon 30d\n\nRuns the scenario (with its [account]) over the horizon, in full, and again with a purchase\non day 0 that unlocks each higher tier at once. Prints the tier timeline, a line per day\n(tier, cost, goodput, give-ups) and the comparison; writes output/<scenario name>/forecast/\n(or --out DIR): days.csv, paths.csv, forecast.png/svg and index.html."
+    )]
+    Forecast(ForecastArgs),
     /// List the built-in client retry presets
     #[command(
         after_help = "Example:\n  ratesim presets\n\nUse one as [client] preset = \"NAME\" in a scenario; any field can be overridden."
@@ -216,6 +226,34 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_files: bool,
     /// Skip the charts and the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PricesArgs {
+    /// Only this model
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Show this price file (columns model,input,cached_input,output,long_context_from,long_input,long_cached_input,long_output) instead of the embedded catalog
+    #[arg(long, value_name = "CSV")]
+    pub prices_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    /// Scenario file (with an [account])
+    pub file: PathBuf,
+    /// How far ahead: a duration such as 30d or 2w... in d/h units (e.g. 30d, 14d, 72h)
+    #[arg(long, default_value = "30d")]
+    pub horizon: String,
+    /// Seed instead of the file's
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder [default: output/<scenario name>/forecast]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the chart and the HTML page
     #[arg(long)]
     pub no_charts: bool,
 }

@@ -3,8 +3,10 @@
 
 mod compare;
 mod fit;
+mod forecast;
 mod limits;
 mod plan;
+mod prices;
 mod run;
 mod sweep;
 mod validate;
@@ -14,7 +16,8 @@ use std::path::Path;
 
 use crate::catalog::{Catalog, TierSel};
 use crate::cli::{
-    Cli, Command, CompareArgs, CompareByArgs, FitArgs, LimitsArgs, PlanArgs, RunArgs, SweepArgs,
+    Cli, Command, CompareArgs, CompareByArgs, FitArgs, ForecastArgs, LimitsArgs, PlanArgs,
+    PricesArgs, RunArgs, SweepArgs,
 };
 use crate::client::PRESETS;
 use crate::error::{Error, InputError, Result};
@@ -59,6 +62,8 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Run(args) => run::run(&args, out),
         Command::Validate { files } => validate::validate(&files, out),
         Command::Limits(args) => limits::limits(&args, out),
+        Command::Prices(args) => prices::prices(&args, out),
+        Command::Forecast(args) => forecast::forecast(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::CompareTiers(args) => compare::compare_tiers(&args, out),
         Command::Compare(args) => compare::compare_by(&args, out),

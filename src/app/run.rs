@@ -50,7 +50,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             let charts = [
                 (
                     "timeseries",
-                    report::figures::timeseries(&scenario, &rec),
+                    report::figures::timeseries(&scenario, &rec, &tier_marks(&summary)),
                     "Attempts sent, 429s, admissions, completions and give-ups per second with each model's RPS cap; tokens admitted over the trailing minute with each TPM cap (when a model has one); requests in flight.",
                 ),
                 (
@@ -101,4 +101,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     } else {
         emit(out, &report::table::render(&summary))
     }
+}
+
+/// The tier changes of a run, as chart marks: (seconds, "tier A -> B").
+pub(super) fn tier_marks(summary: &report::summary::Summary) -> Vec<(f64, String)> {
+    summary.account.as_ref().map_or_else(Vec::new, |a| {
+        a.tier_changes
+            .iter()
+            .map(|c| (c.time_s, format!("tier {} -> tier {}", c.from, c.to)))
+            .collect()
+    })
 }

@@ -93,6 +93,15 @@ pub struct LinePanel {
     pub x_range: Option<(f64, f64)>,
     /// Show the legend strip even for a single line (so that stacked panels align).
     pub keep_legend: bool,
+    /// Vertical marks at given x values with a short label (e.g. a tier change).
+    pub vlines: Vec<VLine>,
+}
+
+/// A vertical mark: an x value and its label, drawn at the top of the plot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VLine {
+    pub x: f64,
+    pub label: String,
 }
 
 /// Width of the strip at the right of a panel that holds its legend, so that a legend never
@@ -465,6 +474,24 @@ where
         .draw()
         .map_err(err)?;
     let xr = chart.x_range();
+    let yr = chart.y_range();
+    for v in p.vlines.iter().filter(|v| xr.contains(&v.x)) {
+        let mark = RGBColor(120, 60, 160);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(v.x, yr.start), (v.x, yr.end)],
+                4,
+                4,
+                ShapeStyle::from(&mark).stroke_width(1),
+            ))
+            .map_err(err)?;
+        let font = ("sans-serif", 12).into_font().color(&mark);
+        chart
+            .draw_series([
+                EmptyElement::at((v.x, yr.end)) + Text::new(v.label.clone(), (4, 2), font)
+            ])
+            .map_err(err)?;
+    }
     for (h, _) in p.hlines.iter().zip(shown).filter(|(_, s)| **s) {
         chart
             .draw_series(DashedLineSeries::new(

@@ -21,7 +21,7 @@ pub fn time_unit(span_s: f64) -> (f64, &'static str) {
 
 /// Requests per second (attempts, 429s, admitted, completions, gave up) with each model's RPS
 /// cap; tokens per minute admitted with each TPM cap (when a model has one); requests in flight.
-pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
+pub fn timeseries(scenario: &Scenario, rec: &Recorder, tier_changes: &[(f64, String)]) -> Chart {
     let n = rec.buckets.len();
     // Buckets per drawn point: a round number of seconds (1, 2, 5, 10, 15, 30 s, 1, 2, 5,
     // 10, 15, 30 min, 1 h, ...) that keeps the line under MAX_POINTS points.
@@ -72,7 +72,7 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             ..Series::default()
         })
         .collect();
-    let caps: Vec<HLine> = scenario
+    let mut caps: Vec<HLine> = scenario
         .models
         .iter()
         .map(|m| HLine {
@@ -80,6 +80,29 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             label: format!("{} RPS cap ({})", m.name, m.limits.rps),
         })
         .collect();
+    // Tier changes: a mark where each happened, and the RPS caps of each tier reached.
+    let vlines: Vec<super::charts::VLine> = tier_changes
+        .iter()
+        .map(|(t, label)| super::charts::VLine {
+            x: t / unit_s,
+            label: label.clone(),
+        })
+        .collect();
+    if let Some(acc) = &scenario.account {
+        for step in acc.ladder.iter().skip(1) {
+            if tier_changes
+                .iter()
+                .any(|(_, l)| l.ends_with(&format!("tier {}", step.tier)))
+            {
+                for (m, lim) in scenario.models.iter().zip(&step.limits) {
+                    caps.push(HLine {
+                        y: lim.rps.as_f64(),
+                        label: format!("{} RPS cap at tier {} ({})", m.name, step.tier, lim.rps),
+                    });
+                }
+            }
+        }
+    }
     let warmup = if scenario.warmup > crate::time::SimDuration::ZERO {
         format!(
             "; the first {} are warm-up, left out of the totals",
@@ -94,6 +117,7 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
         y_label: "per second".into(),
         series,
         hlines: caps,
+        vlines: vlines.clone(),
         ..LinePanel::default()
     })];
     if rec.models == scenario.models.len() && scenario.models.iter().any(|m| m.limits.tpm.is_some())
@@ -143,6 +167,7 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             y_label: "tokens per minute".into(),
             series,
             hlines: caps,
+            vlines: vlines.clone(),
             ..LinePanel::default()
         }));
     }
@@ -159,6 +184,7 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder) -> Chart {
             ..Series::default()
         }],
         keep_legend: true,
+        vlines,
         ..LinePanel::default()
     }));
     let rows = panels.len();

@@ -240,6 +240,14 @@ pub const COMPARE_BY_FILES: &[&str] = &[
     "compare.svg",
     "index.html",
 ];
+/// Files `ratesim forecast` can write.
+pub const FORECAST_FILES: &[&str] = &[
+    "days.csv",
+    "paths.csv",
+    "forecast.png",
+    "forecast.svg",
+    "index.html",
+];
 /// Files `ratesim plan` can write.
 pub const PLAN_FILES: &[&str] = &[
     "plan.csv",

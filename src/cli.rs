@@ -185,6 +185,10 @@ pub struct PlanArgs {
     /// Skip the charts and the HTML report
     #[arg(long)]
     pub no_charts: bool,
+    /// Horizon over which plan prices each tier's way: the purchase that unlocks it plus its
+    /// running cost, e.g. 30d
+    #[arg(long, default_value = "30d")]
+    pub horizon: String,
 }
 
 #[derive(Args, Debug)]

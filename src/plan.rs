@@ -190,6 +190,8 @@ pub struct Evaluation {
     pub attempts_mean: f64,
     /// First arrival to the last end (pooled: the longest replication), seconds.
     pub makespan_s: Option<f64>,
+    /// What the succeeded requests cost per day of simulated time (`None` without prices).
+    pub cost_per_day_usd: Option<f64>,
     pub meets: bool,
 }
 
@@ -200,6 +202,7 @@ impl Evaluation {
         window_s: f64,
         simulated_s: f64,
         slo: &[SloTerm],
+        priced: bool,
     ) -> Evaluation {
         let pct = |a: u64, b: u64| {
             if b == 0 {
@@ -231,6 +234,8 @@ impl Evaluation {
             p99_all_s: q_all(0.99).unwrap_or(f64::INFINITY),
             makespan_s: c.makespan_s(),
             attempts_mean: c.attempts_per_request.mean().unwrap_or(0.0),
+            cost_per_day_usd: (priced && simulated_s > 0.0)
+                .then(|| crate::prices::usd(c.cost.total()) / simulated_s * 86_400.0),
             meets: false,
         };
         e.meets = slo.iter().all(|t| {
@@ -372,7 +377,8 @@ impl TierSearch<'_> {
             window += w;
             simulated += s;
         }
-        Evaluation::from_counters(load, &all, window, simulated, &self.opts.slo)
+        let priced = self.scenario.models.iter().all(|m| m.prices.is_some());
+        Evaluation::from_counters(load, &all, window, simulated, &self.opts.slo, priced)
     }
 
     /// Brackets the threshold by doubling or halving from load 1, then bisects.
@@ -623,12 +629,12 @@ mod tests {
         }
         // 2 % failed: the p99 over all requests is infinite, although every success took <= 98 s.
         let slo = parse_slo("p99<=1000s").unwrap();
-        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo, false).meets);
         // p90 over all is the succeeded quantile at 0.9 * 100 / 98 = 0.918, about 90 s.
         let slo = parse_slo("p90<=95s").unwrap();
-        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo, false).meets);
         let slo = parse_slo("p90<=85s").unwrap();
-        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        assert!(!Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo, false).meets);
     }
 
     #[test]
@@ -644,10 +650,10 @@ mod tests {
             c.latency_us.record(2_000_000);
         }
         let slo = parse_slo("mean<=8s").unwrap();
-        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo).meets);
+        assert!(Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo, false).meets);
         c.requests = 101; // one request gave up
         c.gave_up = 1;
-        let e = Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo);
+        let e = Evaluation::from_counters(1.0, &c, 1.0, 1.0, &slo, false);
         assert!(
             !e.meets,
             "a failed request makes the mean over all requests infinite"

@@ -243,6 +243,24 @@ fn run_comparison(
     if jobs {
         headers.push("makespan (s)".into());
     }
+    let priced = agg.iter().any(|a| a.mean("cost_per_day_usd").is_some());
+    // What the team has paid: its account's spend to date, or its tier's threshold; and the
+    // spend per day at the scenario's own tier, from which the days to each threshold follow.
+    let paid_usd = base.account.as_ref().map_or_else(
+        || base.tier_spend_usd.unwrap_or(0.0),
+        |a| a.spend_to_date as f64 / 1e9,
+    );
+    let own_rate = agg
+        .iter()
+        .find(|a| tiers && a.labels[0] == base.tier)
+        .or(agg.first())
+        .and_then(|a| a.mean("cost_per_day_usd"));
+    if priced {
+        headers.push("cost/day (USD)".into());
+        if tiers {
+            headers.push(format!("days to reach at tier {}'s spend", base.tier));
+        }
+    }
     let table: Vec<Vec<String>> = agg
         .iter()
         .zip(&spend)
@@ -279,6 +297,16 @@ fn run_comparison(
             if jobs {
                 row.push(fmt_opt(a.mean("makespan_s"), 1));
             }
+            if priced {
+                row.push(fmt_opt(a.mean("cost_per_day_usd"), 2));
+                if tiers {
+                    row.push(match (sp, own_rate) {
+                        (Some(s), _) if *s <= paid_usd => "reached".into(),
+                        (Some(s), Some(r)) if r > 0.0 => format!("{:.1}", (s - paid_usd) / r),
+                        _ => "-".into(),
+                    });
+                }
+            }
             row
         })
         .collect();
@@ -297,6 +325,8 @@ fn run_comparison(
         ("rps_utilisation", "rps_utilisation"),
         ("tpm_utilisation", "tpm_utilisation"),
         ("makespan_s", "makespan_s"),
+        ("cost_per_day_usd", "cost_per_day_usd"),
+        ("cost_per_success_usd", "cost_per_success_usd"),
     ]
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .to_vec();

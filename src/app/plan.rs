@@ -34,10 +34,24 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
             plan::MAX_LOAD
         )));
     }
+    let horizon = crate::time::parse_duration(&args.horizon)
+        .ok()
+        .filter(|h| *h >= crate::time::SimDuration::from_secs(3600))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--horizon {:?}: a duration of at least 1h, such as 30d or 72h",
+                args.horizon
+            ))
+        })?;
     let (base, warnings) = doc.resolve(&overrides, &[])?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", args.file.display());
     }
+    // What the team has paid so far: its account's spend to date, or its tier's threshold.
+    let paid_usd = base.account.as_ref().map_or_else(
+        || base.tier_spend_usd.unwrap_or(0.0),
+        |a| a.spend_to_date as f64 / 1e9,
+    );
     let dir = args
         .out
         .clone()
@@ -105,9 +119,25 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         "goodput at max (req/s)",
         "p99 at max (s, all requests)",
         "success at max %",
+        "cost/day at own load (USD)",
+        "days to reach",
     ]
     .map(String::from)
     .to_vec();
+    // Days of spending at the scenario's own tier (and load) until a tier's threshold.
+    let own_rate = p
+        .tiers
+        .iter()
+        .find(|t| t.tier == base.tier)
+        .or(p.tiers.first())
+        .and_then(|t| t.at_own_load.cost_per_day_usd);
+    let days_to = |spend: Option<f64>| -> String {
+        match (spend, own_rate) {
+            (Some(s), _) if s <= paid_usd => "reached".into(),
+            (Some(s), Some(r)) if r > 0.0 => format!("{:.1}", (s - paid_usd) / r),
+            _ => "-".into(),
+        }
+    };
     let mut headers = headers;
     if by_size {
         headers.push("makespan at max (s)".into());
@@ -135,6 +165,8 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                 fmt_opt(k.map(|e| e.goodput_rps), 2),
                 k.map_or("-".into(), |e| fmt_p99_all(e.p99_all_s)),
                 fmt_opt(k.map(|e| e.success_pct), 3),
+                fmt_opt(t.at_own_load.cost_per_day_usd, 2),
+                days_to(t.spend_usd),
             ];
             if by_size {
                 row.push(fmt_opt(k.and_then(|e| e.makespan_s), 1));
@@ -147,18 +179,8 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
     } else {
         format!("the scenario's own load ({:.2} req/s)", p.base_offered_rps)
     };
-    let verdict = match &p.cheapest {
-        Some(t) => {
-            let spend = p
-                .tiers
-                .iter()
-                .find(|x| &x.tier == t)
-                .and_then(|x| x.spend_usd);
-            format!(
-                "cheapest tier that meets the SLO at {own}: tier {t} (unlocked at {} cumulative spend)",
-                spend.map_or("by request".into(), |v| format!("${v}"))
-            )
-        }
+    let verdict = match cheapest_way(&p, paid_usd, horizon) {
+        Some(w) => format!("cheapest way to meet the SLO at {own}: {w}"),
         None => format!("no tier meets the SLO at {own}"),
     };
     let unbound: Vec<String> = p
@@ -372,4 +394,53 @@ fn fmt_p99_all(x: f64) -> String {
     } else {
         "over 1% failed".into()
     }
+}
+
+/// The least money over the horizon that meets the SLO at the scenario's own load, with the
+/// reasoning: for each tier that meets it, the purchase that unlocks it (what is still missing
+/// of its threshold; prepaid credit that then pays usage) and its running cost. The cash out
+/// over the horizon is the larger of the two, since the purchase's credit is spent on usage.
+fn cheapest_way(
+    p: &crate::plan::Plan,
+    paid_usd: f64,
+    horizon: crate::time::SimDuration,
+) -> Option<String> {
+    let days = horizon.as_secs_f64() / 86_400.0;
+    let mut ways: Vec<(f64, String)> = Vec::new();
+    for t in p.tiers.iter().filter(|t| t.at_own_load.meets) {
+        let Some(threshold) = t.spend_usd else {
+            ways.push((
+                f64::INFINITY,
+                format!("tier {} (by request: no price known)", t.tier),
+            ));
+            continue;
+        };
+        let gap = (threshold - paid_usd).max(0.0);
+        let Some(rate) = t.at_own_load.cost_per_day_usd else {
+            ways.push((
+                gap,
+                format!(
+                    "tier {}: ${gap:.2} to unlock it (no prices: running cost unknown)",
+                    t.tier
+                ),
+            ));
+            continue;
+        };
+        let running = rate * days;
+        let cash = gap.max(running);
+        ways.push((
+            cash,
+            format!(
+                "tier {}: ${gap:.2} still to pay of its ${threshold} threshold, then ${rate:.2}/day: ${running:.2} over {horizon}; ${cash:.2} in all over {horizon} (the purchase's credit pays usage)",
+                t.tier
+            ),
+        ));
+    }
+    ways.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (best, rest) = ways.split_first()?;
+    let mut s = best.1.clone();
+    for (_, w) in rest {
+        s.push_str(&format!("\n  also meets it: {w}"));
+    }
+    Some(s)
 }

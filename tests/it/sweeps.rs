@@ -396,7 +396,10 @@ fn plan_writes_its_table_and_capacity_chart() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicates::str::contains("cheapest tier"));
+        .stdout(predicates::str::contains(
+            "cheapest way to meet the SLO at the scenario's own load (10.05 req/s): tier 0: $0.00 still to pay",
+        ))
+        .stdout(predicates::str::contains("also meets it: tier 2: $250.00 still to pay"));
     check_png(&out.join("capacity.png"));
     check_svg(
         &out.join("capacity.svg"),

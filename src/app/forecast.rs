@@ -43,7 +43,8 @@ fn days_of(rec: &Recorder, summary: &Summary, horizon: SimDuration) -> Vec<Day> 
     let n_days = horizon.0.div_ceil(86_400 * 1_000_000_000) as usize;
     let mut days = vec![Day::default(); n_days];
     for (i, b) in rec.buckets.iter().enumerate() {
-        let d = (i as u64 * rec.bucket_s / 86_400) as usize;
+        // Requests still in flight at the horizon end in the drain: the last day counts them.
+        let d = ((i as u64 * rec.bucket_s / 86_400) as usize).min(n_days - 1);
         if let Some(day) = days.get_mut(d) {
             day.arrivals += b.arrivals;
             day.succeeded += b.completions;

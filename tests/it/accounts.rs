@@ -227,3 +227,133 @@ fn invoices_count_when_paid_and_tiers_never_go_down() {
     assert_eq!(a.invoices_paid, 7);
     assert!(nano(&a.unpaid_usage_usd) > 0);
 }
+
+#[test]
+fn bad_prices_and_accounts_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "name = \"b\"\nseed = 1\nduration = \"1m\"\n";
+    let stream = "\n[[traffic]]\nmodel = \"grok-4.3\"\narrivals = { process = \"poisson\", rate_per_sec = 1 }\nprompt_tokens = { dist = \"constant\", value = 1 }\ncompletion_tokens = { dist = \"constant\", value = 1 }\n";
+    write(
+        dir.path(),
+        "typo.csv",
+        "model,input,cached_input,output,long_context_from,long_input,long_cached_input,long_output\ngrok-4.3,1.25,0.2,2.5,,,,\ngrok-43,1,0.2,2,,,,\n",
+    );
+    write(
+        dir.path(),
+        "bad.csv",
+        "model,input,cached_input,output,long_context_from,long_input,long_cached_input,long_output\ngrok-4.3,1.25,0.2,two,,,,\n",
+    );
+    for (body, says) in [
+        (
+            "tier = 0\n[[prices]]\nmodel = \"grok-5\"\ninput = 1\ncached_input = 0.1\noutput = 2\n",
+            "prices[0].model",
+        ),
+        (
+            "tier = 0\n[[prices]]\nmodel = \"grok-4.3\"\ninput = -1\ncached_input = 0.1\noutput = 2\n",
+            "prices[0].input",
+        ),
+        (
+            "tier = 0\n[[prices]]\nmodel = \"grok-4.3\"\ninput = 1.0001\ncached_input = 0.1\noutput = 2\n",
+            "at most 3 decimals",
+        ),
+        (
+            "tier = 0\n[[prices]]\nmodel = \"grok-4.3\"\ninput = 1\ncached_input = 0.1\noutput = 2\nlong_context_from = 200000\n",
+            "need all four",
+        ),
+        ("tier = 0\nprices_file = \"typo.csv\"\n", "\"grok-43\""),
+        ("tier = 0\nprices_file = \"bad.csv\"\n", "column `output`"),
+        (
+            "[account]\nbilling = \"credit-card\"\ncredit = 5\n",
+            "account.billing",
+        ),
+        (
+            "[account]\nbilling = \"prepaid\"\n",
+            "refuses every request",
+        ),
+        (
+            "[account]\nbilling = \"prepaid\"\ncredit = -5\n",
+            "account.credit",
+        ),
+        (
+            "[account]\nbilling = \"prepaid\"\ncredit = 5\ntop_up = { below = 5, buy = 0 }\n",
+            "account.top_up.buy",
+        ),
+        (
+            "[account]\nbilling = \"invoice\"\ntop_up = { below = 5, buy = 10 }\n",
+            "account.top_up",
+        ),
+        (
+            "[account]\nbilling = \"invoice\"\ninvoice_period = \"0s\"\n",
+            "account.invoice_period",
+        ),
+        (
+            "[account]\nbilling = \"prepaid\"\ncredit = 1\npurchases = [{ at = \"2d\", usd = 1 }, { at = \"1d\", usd = 1 }]\n",
+            "account.purchases[1].at",
+        ),
+        ("", "give the tier (tier = 0), or an [account]"),
+    ] {
+        let f = write(dir.path(), "bad.toml", &format!("{head}{body}{stream}"));
+        let out = dir.path().join("out");
+        let o = ratesim()
+            .args(["run"])
+            .arg(&f)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{body}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{body}: no {says:?} in {err}");
+        assert!(!out.exists(), "{body}: wrote output");
+    }
+    // An account on a model without prices.
+    let f = write(
+        dir.path(),
+        "bad.toml",
+        "name = \"b\"\nseed = 1\nduration = \"1m\"\n[account]\nbilling = \"invoice\"\n[[limits]]\nmodel = \"m\"\nrps = 5\n[[traffic]]\nmodel = \"m\"\narrivals = { process = \"poisson\", rate_per_sec = 1 }\nprompt_tokens = { dist = \"constant\", value = 1 }\ncompletion_tokens = { dist = \"constant\", value = 1 }\n",
+    );
+    let o = ratesim().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("model \"m\" has no prices"));
+}
+
+#[test]
+fn a_forecast_of_a_steady_workload_matches_daily_cost_times_days() {
+    // 2 requests a second of exactly $0.01 under every cap, invoiced: $1,728 a day for 3 days.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "steady.toml",
+        &prepaid("billing = \"invoice\"", 2.0, "1d"),
+    );
+    let out = dir.path().join("fc");
+    let o = ratesim()
+        .args(["forecast"])
+        .arg(&file)
+        .args(["--horizon", "3d", "--no-charts", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let days = std::fs::read_to_string(out.join("days.csv")).unwrap();
+    let planned: Vec<Vec<&str>> = days
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .filter(|r: &Vec<&str>| r[0] == "as planned")
+        .collect();
+    assert_eq!(planned.len(), 3);
+    let mut total = 0u64;
+    for r in &planned {
+        // The first day's first request and the last day's last completion shift by under a
+        // second; every full day bills 172,800 requests.
+        let cost = nano(r[7]);
+        assert!(cost.abs_diff(1_728_000_000_000) <= 10_000_000, "{r:?}");
+        total += cost;
+    }
+    assert_eq!(total, 3 * 1_728_000_000_000, "daily cost x days, exactly");
+    let paths = std::fs::read_to_string(out.join("paths.csv")).unwrap();
+    assert!(paths.lines().count() >= 2, "{paths}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("simulated in full"), "{stdout}");
+}

@@ -189,10 +189,17 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder, tier_changes: &[(f64, Str
     }));
     let rows = panels.len();
     Chart {
-        title: format!(
-            "{}: traffic over time (tier {})",
-            scenario.name, scenario.tier
-        ),
+        title: if tier_changes.is_empty() {
+            format!(
+                "{}: traffic over time (tier {})",
+                scenario.name, scenario.tier
+            )
+        } else {
+            format!(
+                "{}: traffic over time (from tier {}; each tier change marked)",
+                scenario.name, scenario.tier
+            )
+        },
         panels,
         rows,
         cols: 1,

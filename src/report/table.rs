@@ -231,8 +231,15 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
                 _ => "no TPM cap".to_string(),
             };
             format!(
-                "{}: RPS {}: {:.1}% used | {tpm} | {} tokens admitted",
+                "{}{}: RPS {}: {:.1}% used | {tpm} | {} tokens admitted",
                 m.model,
+                match &s.account {
+                    Some(a) if !a.tier_changes.is_empty() => format!(
+                        " (caps of tier {}, where the run started; use is measured against them)",
+                        a.start_tier
+                    ),
+                    _ => String::new(),
+                },
                 m.rps_cap,
                 100.0 * m.rps_utilisation,
                 m.totals.tokens_admitted

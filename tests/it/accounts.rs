@@ -357,3 +357,46 @@ fn a_forecast_of_a_steady_workload_matches_daily_cost_times_days() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("simulated in full"), "{stdout}");
 }
+
+#[test]
+fn tiers_only_ever_go_up_whatever_the_payments() {
+    for (seed, account) in [
+        (
+            1,
+            "billing = \"prepaid\"\ncredit = 3\ntop_up = { below = 2, buy = 7 }",
+        ),
+        (
+            2,
+            "billing = \"invoice\"\ninvoice_period = \"1h\"\npayment_delay = \"30m\"\ncredit = 1",
+        ),
+        (
+            3,
+            "spend_to_date = 60\nbilling = \"prepaid\"\ncredit = 100\npurchases = [{ at = \"1h\", usd = 400 }, { at = \"2h\", usd = 5000 }]",
+        ),
+    ] {
+        let toml = prepaid(account, 30.0, "4h").replace("seed = 3", &format!("seed = {seed}"));
+        let s = scenario(&toml);
+        let ladder: Vec<String> = s
+            .account
+            .as_ref()
+            .unwrap()
+            .ladder
+            .iter()
+            .map(|t| t.tier.clone())
+            .collect();
+        let sum = summary_of(&toml);
+        let a = sum.account.unwrap();
+        assert!(!a.tier_changes.is_empty(), "{account}");
+        let mut at = 0;
+        let mut last_t = 0.0;
+        for c in &a.tier_changes {
+            let from = ladder.iter().position(|t| *t == c.from).unwrap();
+            let to = ladder.iter().position(|t| *t == c.to).unwrap();
+            assert_eq!(from, at, "{account}: a change from where the tier is");
+            assert!(to > from, "{account}: {c:?} goes down");
+            assert!(c.time_s >= last_t);
+            at = to;
+            last_t = c.time_s;
+        }
+    }
+}

@@ -442,7 +442,7 @@ impl Observer for Recorder {
             let c = &mut self.streams[req.stream as usize];
             c.attempts += 1;
             match decision {
-                Decision::Admit => {
+                Decision::Admit | Decision::Queued { .. } => {
                     c.admitted += 1;
                     c.tokens_admitted += req.tokens();
                     c.tokens_by_kind.record(&req.size);
@@ -455,7 +455,7 @@ impl Observer for Recorder {
         let s = &mut self.buckets[i];
         s.attempts += 1;
         match decision {
-            Decision::Admit => {
+            Decision::Admit | Decision::Queued { .. } => {
                 s.admitted += 1;
                 let m = self.stream_model[req.stream as usize];
                 let ms = &mut self.per_model[i * self.models + m];

@@ -541,11 +541,16 @@ impl Sim<'_> {
         let live = self.clients[spec.client].as_mut();
         let st = &mut self.streams[req.stream as usize];
         match decision {
-            Decision::Admit => {
+            Decision::Admit | Decision::Queued { .. } => {
                 let service = spec
                     .latency
                     .service_time(req.size.generated(), &mut st.latency_rng);
-                let done = t.after(service);
+                // A server queue (leaky bucket) holds the attempt before serving it.
+                let queued = match decision {
+                    Decision::Queued { delay } => delay,
+                    _ => SimDuration::ZERO,
+                };
+                let done = t.after(queued).after(service);
                 if let Some(lc) = live
                     && lc.state.reads_headers()
                 {

@@ -18,6 +18,53 @@ pub(super) struct RawServer {
     pub(super) count_rejected: Option<bool>,
     pub(super) retry_after_granularity: Option<Dur>,
     pub(super) initial_level: Option<toml::Value>,
+    /// How each dimension is enforced (both, unless `tokens_algorithm` is given).
+    pub(super) algorithm: Option<String>,
+    pub(super) tokens_algorithm: Option<String>,
+    /// For `discrete-refill`: the fill interval (default 1s).
+    pub(super) fill_interval: Option<Dur>,
+    /// Quantized enforcement: each budget over windows of this length.
+    pub(super) quantum: Option<Dur>,
+}
+
+/// The algorithms a dimension can be enforced with, by name.
+pub const ALGORITHMS: [&str; 8] = [
+    "token-bucket",
+    "gcra",
+    "discrete-refill",
+    "fixed-window",
+    "sliding-log",
+    "sliding-counter",
+    "leaky-queue",
+    "leaky-queue-nodelay",
+];
+
+fn algorithm(
+    ctx: &Ctx,
+    path: &str,
+    name: &str,
+    fill: SimDuration,
+) -> Result<crate::limiter::Algorithm, InputError> {
+    use crate::limiter::Algorithm as A;
+    Ok(match name {
+        "token-bucket" => A::TokenBucket,
+        "gcra" => A::Gcra,
+        "discrete-refill" => A::DiscreteRefill { interval: fill },
+        "fixed-window" => A::FixedWindow,
+        "sliding-log" => A::SlidingLog,
+        "sliding-counter" => A::SlidingCounter,
+        "leaky-queue" => A::LeakyQueue { nodelay: false },
+        "leaky-queue-nodelay" => A::LeakyQueue { nodelay: true },
+        other => {
+            return Err(ctx.err(
+                path,
+                format!(
+                    "unknown algorithm {other:?}; allowed: {}",
+                    ALGORITHMS.join(", ")
+                ),
+            ));
+        }
+    })
 }
 
 pub(super) fn validate_server(
@@ -63,6 +110,53 @@ pub(super) fn validate_server(
             ));
         }
         cfg.retry_after_granularity = g.0;
+    }
+    let fill = match raw.fill_interval {
+        Some(f) if f.0 == SimDuration::ZERO => {
+            return Err(ctx.err(
+                "server.fill_interval",
+                "value \"0s\" is not allowed: the fill interval must be > 0, e.g. \"1s\"",
+            ));
+        }
+        Some(f) => f.0,
+        None => SimDuration::from_secs(1),
+    };
+    if let Some(a) = &raw.algorithm {
+        cfg.algorithm = algorithm(ctx, "server.algorithm", a, fill)?;
+        cfg.tokens_algorithm = cfg.algorithm;
+    }
+    if let Some(a) = &raw.tokens_algorithm {
+        cfg.tokens_algorithm = algorithm(ctx, "server.tokens_algorithm", a, fill)?;
+    }
+    if raw.fill_interval.is_some()
+        && !matches!(
+            cfg.algorithm,
+            crate::limiter::Algorithm::DiscreteRefill { .. }
+        )
+        && !matches!(
+            cfg.tokens_algorithm,
+            crate::limiter::Algorithm::DiscreteRefill { .. }
+        )
+    {
+        return Err(ctx.err(
+            "server.fill_interval",
+            "fill_interval applies only with algorithm = \"discrete-refill\"",
+        ));
+    }
+    if let Some(q) = raw.quantum {
+        if q.0 == SimDuration::ZERO || q.0 > SimDuration::from_secs(60) {
+            return Err(ctx.err(
+                "server.quantum",
+                format!("value \"{}\" is not allowed: a quantum is > 0 and at most 1m (e.g. \"1s\" or \"10s\")", q.0),
+            ));
+        }
+        if raw.request_burst.is_some() || raw.token_burst.is_some() {
+            return Err(ctx.err(
+                "server.quantum",
+                "quantum sets each dimension's capacity (rate x quantum); it cannot be combined with request_burst or token_burst",
+            ));
+        }
+        cfg.quantum = Some(q.0);
     }
     if let Some(v) = &raw.initial_level {
         let share = match v {

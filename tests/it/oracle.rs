@@ -49,6 +49,7 @@ fn decisions(trace: &[u64], rate: u32, burst: u32) -> (Vec<Option<u64>>, Vec<Opt
             Decision::Admit => None,
             Decision::Limited { retry_after } => Some(retry_after.0),
             Decision::NeverFits => panic!("unit cost always fits"),
+            Decision::Queued { .. } => panic!("a bucket has no queue"),
         });
     }
     (theirs_out, ours_out)

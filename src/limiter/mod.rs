@@ -6,7 +6,11 @@
 //! [`ModelLimiter`] combines a requests bucket (RPS) and an optional tokens bucket (TPM): an
 //! attempt is admitted only if both have room, and then both are debited.
 
+pub mod algorithms;
+
 use serde::Serialize;
+
+pub use algorithms::{Algorithm, Answer, Dim};
 
 use crate::catalog::{Milli, ModelLimits};
 use crate::time::{NANOS_PER_SEC, SimDuration, SimTime};
@@ -16,6 +20,8 @@ use crate::time::{NANOS_PER_SEC, SimDuration, SimTime};
 pub enum Decision {
     /// Both caps had room; the attempt was debited.
     Admit,
+    /// Admitted after waiting `delay` in the server's queue (a leaky bucket with a queue).
+    Queued { delay: SimDuration },
     /// HTTP 429: come back after `retry_after` (the exact wait until both caps would have room,
     /// if nothing else arrived, rounded up to the advertised granularity).
     Limited { retry_after: SimDuration },
@@ -39,6 +45,14 @@ pub struct LimiterConfig {
     /// How full every bucket is at time zero, as a share of its capacity (1 = full, the
     /// default; 0 = empty, as after a long busy period).
     pub initial_level: Milli,
+    /// How the requests dimension is enforced.
+    pub algorithm: Algorithm,
+    /// How the tokens dimension is enforced.
+    pub tokens_algorithm: Algorithm,
+    /// Quantized enforcement: each budget is enforced over windows (or a capacity) of this
+    /// length, holding the rate × quantum (a per-minute budget over 1 s, as xAI's page says
+    /// of requests, 10 s as Azure's does).
+    pub quantum: Option<SimDuration>,
 }
 
 impl Default for LimiterConfig {
@@ -49,6 +63,9 @@ impl Default for LimiterConfig {
             count_rejected: false,
             retry_after_granularity: SimDuration::from_millis(1),
             initial_level: Milli::from_units(1),
+            algorithm: Algorithm::TokenBucket,
+            tokens_algorithm: Algorithm::TokenBucket,
+            quantum: None,
         }
     }
 }
@@ -159,6 +176,11 @@ impl TokenBucket {
         self.level = self.level.min(self.capacity);
     }
 
+    /// Whether `cost_units` can ever fit.
+    pub fn fits(&self, cost_units: u64) -> bool {
+        i128::from(cost_units) * 1000 * self.period_ns <= self.capacity
+    }
+
     /// The current level in units (for tests and reports).
     pub fn level_units(&mut self, now: SimTime) -> f64 {
         self.refill(now);
@@ -186,8 +208,8 @@ pub struct RateHeaders {
 /// The two caps of one model: requests per second and (optionally) tokens per minute.
 #[derive(Clone, Debug)]
 pub struct ModelLimiter {
-    requests: TokenBucket,
-    tokens: Option<TokenBucket>,
+    requests: Dim,
+    tokens: Option<Dim>,
     count_rejected: bool,
     granularity: SimDuration,
 }
@@ -195,11 +217,21 @@ pub struct ModelLimiter {
 impl ModelLimiter {
     pub fn new(limits: &ModelLimits, cfg: &LimiterConfig) -> ModelLimiter {
         let ((req_cap, rps), tok) = ModelLimiter::shape(limits, cfg);
-        let requests = TokenBucket::new(req_cap, rps, SimDuration(NANOS_PER_SEC))
-            .starting_at(cfg.initial_level);
+        let requests = Dim::new(
+            cfg.algorithm,
+            req_cap,
+            rps,
+            SimDuration(NANOS_PER_SEC),
+            cfg.initial_level,
+        );
         let tokens = tok.map(|(cap, tpm)| {
-            TokenBucket::new(cap, tpm, SimDuration(60 * NANOS_PER_SEC))
-                .starting_at(cfg.initial_level)
+            Dim::new(
+                cfg.tokens_algorithm,
+                cap,
+                tpm,
+                SimDuration(60 * NANOS_PER_SEC),
+                cfg.initial_level,
+            )
         });
         ModelLimiter {
             requests,
@@ -211,20 +243,26 @@ impl ModelLimiter {
 
     /// Decides one attempt of `tokens` tokens at `now`, debiting the buckets if it is admitted.
     pub fn check(&mut self, now: SimTime, tokens: u64) -> Decision {
-        let Some(wait_requests) = self.requests.wait_for(now, 1) else {
-            return Decision::NeverFits;
+        let a = self.requests.check(now, 1);
+        let b = match &mut self.tokens {
+            Some(d) => d.check(now, tokens),
+            None => Answer::Fits(SimDuration::ZERO),
         };
-        let wait_tokens = match &mut self.tokens {
-            Some(b) => match b.wait_for(now, tokens) {
-                Some(w) => w,
-                None => return Decision::NeverFits,
-            },
-            None => SimDuration::ZERO,
+        let (wait, delay) = match (a, b) {
+            (Answer::Never, _) | (_, Answer::Never) => return Decision::NeverFits,
+            (Answer::Fits(x), Answer::Fits(y)) => (SimDuration::ZERO, x.max(y)),
+            (Answer::Wait(x), Answer::Wait(y)) => (x.max(y), SimDuration::ZERO),
+            (Answer::Wait(x), Answer::Fits(_)) | (Answer::Fits(_), Answer::Wait(x)) => {
+                (x, SimDuration::ZERO)
+            }
         };
-        let wait = wait_requests.max(wait_tokens);
         if wait == SimDuration::ZERO {
             self.debit(now, tokens, false);
-            return Decision::Admit;
+            return if delay == SimDuration::ZERO {
+                Decision::Admit
+            } else {
+                Decision::Queued { delay }
+            };
         }
         if self.count_rejected {
             self.debit(now, tokens, true);
@@ -247,12 +285,15 @@ impl ModelLimiter {
     }
 
     fn wait_after_debt(&mut self, now: SimTime, tokens: u64) -> SimDuration {
-        let r = self.requests.wait_for(now, 1).unwrap_or(SimDuration::ZERO);
+        let wait = |a: Answer| match a {
+            Answer::Wait(w) => w,
+            _ => SimDuration::ZERO,
+        };
+        let r = wait(self.requests.check(now, 1));
         let t = self
             .tokens
             .as_mut()
-            .and_then(|b| b.wait_for(now, tokens))
-            .unwrap_or(SimDuration::ZERO);
+            .map_or(SimDuration::ZERO, |b| wait(b.check(now, tokens)));
         r.max(t).max(SimDuration(1))
     }
 
@@ -265,9 +306,19 @@ impl ModelLimiter {
         match (&mut self.tokens, tok) {
             (Some(b), Some((cap, tpm))) => b.retune(now, cap, tpm),
             (None, Some((cap, tpm))) => {
+                // A token cap appears: its dimension starts full, as of now.
                 let mut b = TokenBucket::new(cap, tpm, SimDuration(60 * NANOS_PER_SEC));
                 b.last = now;
-                self.tokens = Some(b);
+                self.tokens = Some(match cfg.tokens_algorithm {
+                    Algorithm::TokenBucket => Dim::Bucket(b),
+                    other => Dim::new(
+                        other,
+                        cap,
+                        tpm,
+                        SimDuration(60 * NANOS_PER_SEC),
+                        Milli::from_units(1),
+                    ),
+                });
             }
             (_, None) => self.tokens = None,
         }
@@ -287,21 +338,36 @@ impl ModelLimiter {
         limits: &ModelLimits,
         cfg: &LimiterConfig,
     ) -> ((Milli, Milli), Option<(Milli, Milli)>) {
+        // With a quantum, a dimension holds its rate × quantum (at least one request).
+        let quantum = |rate: Milli, period_s: u64| -> Option<Milli> {
+            cfg.quantum.map(|q| {
+                let x = u128::from(rate.0) * u128::from(q.0)
+                    / (u128::from(period_s) * u128::from(NANOS_PER_SEC));
+                Milli(u64::try_from(x).unwrap_or(u64::MAX).max(1))
+            })
+        };
         (
             (
-                cfg.request_burst
-                    .unwrap_or_else(|| limits.rps.max(Milli::from_units(1))),
+                cfg.request_burst.unwrap_or_else(|| {
+                    quantum(limits.rps, 1)
+                        .unwrap_or(limits.rps)
+                        .max(Milli::from_units(1))
+                }),
                 limits.rps,
             ),
-            limits.tpm.map(|tpm| (cfg.token_burst.unwrap_or(tpm), tpm)),
+            limits.tpm.map(|tpm| {
+                (
+                    cfg.token_burst
+                        .unwrap_or_else(|| quantum(tpm, 60).unwrap_or(tpm)),
+                    tpm,
+                )
+            }),
         )
     }
 
     /// Whether an attempt of `tokens` tokens can ever be admitted.
     pub fn fits(&self, tokens: u64) -> bool {
-        self.tokens
-            .as_ref()
-            .is_none_or(|b| i128::from(tokens) * 1000 * b.period_ns <= b.capacity)
+        self.tokens.as_ref().is_none_or(|b| b.fits(tokens))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Engine throughput on the bundled `overload` scenario over 1 h and 24 h of simulated time,
-//! and over 1 h with clients that keep shared state (paced, adaptive, header-driven).
+//! over 1 h with clients that keep shared state (paced, adaptive, header-driven), and over 1 h
+//! with each limiter algorithm.
 //!
 //! Criterion reports the time per run and, through `Throughput::Elements`, events per second.
 //! A counting global allocator measures the peak heap of one 24 h run, printed before the
@@ -114,11 +115,40 @@ fn bench_clients(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_algorithms(c: &mut Criterion) {
+    use ratesim::limiter::Algorithm;
+    let mut group = c.benchmark_group("algorithms");
+    for a in [
+        Algorithm::TokenBucket,
+        Algorithm::Gcra,
+        Algorithm::DiscreteRefill {
+            interval: SimDuration::from_secs(1),
+        },
+        Algorithm::FixedWindow,
+        Algorithm::SlidingLog,
+        Algorithm::SlidingCounter,
+        Algorithm::LeakyQueue { nodelay: false },
+        Algorithm::LeakyQueue { nodelay: true },
+    ] {
+        let mut s = overload(1);
+        s.server.algorithm = a;
+        s.server.tokens_algorithm = a;
+        let (_, outcome) = ratesim::simulate(&s);
+        group.throughput(Throughput::Elements(outcome.events));
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(5));
+        group.bench_function(a.name(), |b| {
+            b.iter(|| ratesim::simulate(black_box(&s)).1.events)
+        });
+    }
+    group.finish();
+}
+
 // No HTML plots: criterion would draw them with plotters, whose text needs fonts that only
 // ratesim's own charts register.
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = bench_overload, bench_clients
+    targets = bench_overload, bench_clients, bench_algorithms
 }
 criterion_main!(benches);

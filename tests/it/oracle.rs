@@ -12,7 +12,7 @@ use governor::{Quota, RateLimiter};
 use proptest::prelude::*;
 
 use ratesim::catalog::{Milli, ModelLimits};
-use ratesim::limiter::{Decision, LimiterConfig, ModelLimiter};
+use ratesim::limiter::{Algorithm, Decision, LimiterConfig, ModelLimiter};
 use ratesim::time::{SimDuration, SimTime};
 
 /// Rates (per second) whose emission interval is a whole number of nanoseconds.
@@ -21,6 +21,16 @@ const RATES: [u32; 12] = [1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 250];
 /// Both limiters' answers on a trace of arrival times (ns, non-decreasing), unit cost each:
 /// `None` for admitted, `Some(wait)` for refused.
 fn decisions(trace: &[u64], rate: u32, burst: u32) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
+    decisions_with(trace, rate, burst, Algorithm::TokenBucket)
+}
+
+/// As [`decisions`], with ratesim's limiter running `algorithm`.
+fn decisions_with(
+    trace: &[u64],
+    rate: u32,
+    burst: u32,
+    algorithm: Algorithm,
+) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
     let clock = FakeRelativeClock::default();
     let quota = Quota::per_second(NonZeroU32::new(rate).unwrap())
         .allow_burst(NonZeroU32::new(burst).unwrap());
@@ -28,6 +38,7 @@ fn decisions(trace: &[u64], rate: u32, burst: u32) -> (Vec<Option<u64>>, Vec<Opt
     let cfg = LimiterConfig {
         request_burst: Some(Milli::from_units(u64::from(burst))),
         retry_after_granularity: SimDuration(1),
+        algorithm,
         ..LimiterConfig::default()
     };
     let limits = ModelLimits {
@@ -89,7 +100,12 @@ proptest! {
         let mut t = 0;
         let trace: Vec<u64> = gaps.iter().map(|g| { t += g * 1_000; t }).collect();
         let (theirs, ours) = decisions(&trace, RATES[rate_idx], burst);
-        prop_assert_eq!(theirs, ours);
+        prop_assert_eq!(&theirs, &ours);
+        // ratesim's own GCRA, and the leaky queue with nodelay, agree with governor too.
+        let (_, gcra) = decisions_with(&trace, RATES[rate_idx], burst, Algorithm::Gcra);
+        prop_assert_eq!(&theirs, &gcra);
+        let (_, nodelay) = decisions_with(&trace, RATES[rate_idx], burst, Algorithm::LeakyQueue { nodelay: true });
+        prop_assert_eq!(&theirs, &nodelay);
     }
 
     #[test]

@@ -275,6 +275,8 @@ pub struct Recorder {
     stream_prices: Vec<Option<crate::prices::TokenPrices>>,
     /// Requests that arrive before this are left out of the counters (not the time series).
     warmup: SimTime,
+    /// The last bucket looked up: [start, end) in ns and its index (empty at first).
+    last_bucket: (u64, u64, usize),
 }
 
 /// Nanoseconds to whole microseconds, rounded up (so a nonzero latency never records as 0).
@@ -294,6 +296,7 @@ impl Recorder {
             stream_model: vec![0; streams],
             stream_prices: vec![None; streams],
             warmup: SimTime::ZERO,
+            last_bucket: (0, 0, 0),
         }
     }
 
@@ -318,6 +321,19 @@ impl Recorder {
     }
 
     fn index(&mut self, now: SimTime) -> usize {
+        // Most events fall in the bucket of the one before: skip the divisions then.
+        let (lo, hi, at) = self.last_bucket;
+        if now.0 >= lo && now.0 < hi {
+            return at;
+        }
+        let i = self.index_slow(now);
+        let width = NANOS_PER_SEC * self.bucket_s;
+        let lo = i as u64 * width;
+        self.last_bucket = (lo, lo.saturating_add(width), i);
+        i
+    }
+
+    fn index_slow(&mut self, now: SimTime) -> usize {
         let mut i = (now.0 / NANOS_PER_SEC / self.bucket_s) as usize;
         while i >= MAX_BUCKETS {
             self.coarsen();
@@ -390,6 +406,8 @@ impl Recorder {
             })
             .collect();
         self.buckets = merged;
+        // Bucket widths changed: forget the last lookup.
+        self.last_bucket = (0, 0, 0);
         let m = self.models;
         self.per_model = self
             .per_model

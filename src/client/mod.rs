@@ -376,7 +376,13 @@ impl ClientPolicy {
 
     fn uncapped(&self, k: u32) -> f64 {
         let n = k.saturating_sub(1).min(100_000) as i32;
-        self.base_delay.as_secs_f64() * self.multiplier.powi(n)
+        let growth = if self.multiplier == 2.0 && n < 1000 {
+            // 2^n exactly, as powi gives it, without the library call.
+            f64::from_bits(((1023 + n) as u64) << 52)
+        } else {
+            self.multiplier.powi(n)
+        };
+        self.base_delay.as_secs_f64() * growth
     }
 
     /// The jittered backoff delay of the k-th retry.
@@ -840,6 +846,17 @@ mod tests {
                 }
                 assert!(elapsed <= secs(120));
             }
+        }
+    }
+
+    #[test]
+    fn powers_of_two_are_exactly_powi() {
+        for n in 0..1000 {
+            assert_eq!(
+                f64::from_bits(((1023 + n) as u64) << 52),
+                2f64.powi(n),
+                "{n}"
+            );
         }
     }
 }

@@ -243,6 +243,27 @@ impl ModelLimiter {
 
     /// Decides one attempt of `tokens` tokens at `now`, debiting the buckets if it is admitted.
     pub fn check(&mut self, now: SimTime, tokens: u64) -> Decision {
+        // The default, continuous buckets on both caps: the direct path.
+        if let Dim::Bucket(r) = &mut self.requests
+            && let Some(Dim::Bucket(_)) | None = &self.tokens
+        {
+            let Some(wait_requests) = r.wait_for(now, 1) else {
+                return Decision::NeverFits;
+            };
+            let wait_tokens = match &mut self.tokens {
+                Some(Dim::Bucket(b)) => match b.wait_for(now, tokens) {
+                    Some(w) => w,
+                    None => return Decision::NeverFits,
+                },
+                _ => SimDuration::ZERO,
+            };
+            let wait = wait_requests.max(wait_tokens);
+            if wait == SimDuration::ZERO {
+                self.debit(now, tokens, false);
+                return Decision::Admit;
+            }
+            return self.refuse(now, tokens, wait);
+        }
         let a = self.requests.check(now, 1);
         let b = match &mut self.tokens {
             Some(d) => d.check(now, tokens),
@@ -264,6 +285,11 @@ impl ModelLimiter {
                 Decision::Queued { delay }
             };
         }
+        self.refuse(now, tokens, wait)
+    }
+
+    /// A 429: the wait, after debiting the rejected attempt where rejections count.
+    fn refuse(&mut self, now: SimTime, tokens: u64, wait: SimDuration) -> Decision {
         if self.count_rejected {
             self.debit(now, tokens, true);
             // The advertised wait accounts for the debt this attempt just added.

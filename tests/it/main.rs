@@ -5,6 +5,7 @@ mod analytic;
 mod cli;
 mod clients;
 mod determinism;
+mod limiters;
 mod oracle;
 mod properties;
 mod regressions;

@@ -448,37 +448,26 @@ fn forecast_chart(
             label: format!("tier {} (${})", s.tier, s.spend / 1_000_000_000),
         })
         .collect();
+    let daily = |title: &str, y_label: &str, f: &dyn Fn(&Day) -> f64| {
+        Panel::Line(LinePanel {
+            title: title.into(),
+            x_label: "day of the horizon".into(),
+            y_label: y_label.into(),
+            series: day_series(f),
+            vlines: vlines.clone(),
+            keep_legend: true,
+            x_range: Some((0.0, n_days)),
+            ..LinePanel::default()
+        })
+    };
     let panels = vec![
-        Panel::Line(LinePanel {
-            title: "cost per day".into(),
-            x_label: "day of the horizon".into(),
-            y_label: "USD per day".into(),
-            series: day_series(&|d| usd(d.cost)),
-            vlines: vlines.clone(),
-            keep_legend: true,
-            x_range: Some((0.0, paths[0].days.len() as f64)),
-            ..LinePanel::default()
-        }),
-        Panel::Line(LinePanel {
-            title: "successful requests per day".into(),
-            x_label: "day of the horizon".into(),
-            y_label: "requests".into(),
-            series: day_series(&|d| d.succeeded as f64),
-            vlines: vlines.clone(),
-            keep_legend: true,
-            x_range: Some((0.0, paths[0].days.len() as f64)),
-            ..LinePanel::default()
-        }),
-        Panel::Line(LinePanel {
-            title: "requests that gave up or were refused, per day".into(),
-            x_label: "day of the horizon".into(),
-            y_label: "requests".into(),
-            series: day_series(&|d| (d.gave_up + d.no_credit) as f64),
-            vlines: vlines.clone(),
-            keep_legend: true,
-            x_range: Some((0.0, paths[0].days.len() as f64)),
-            ..LinePanel::default()
-        }),
+        daily("cost per day", "USD per day", &|d| usd(d.cost)),
+        daily("successful requests per day", "requests", &|d| d.succeeded as f64),
+        daily(
+            "requests that gave up or were refused, per day",
+            "requests",
+            &|d| (d.gave_up + d.no_credit) as f64,
+        ),
         Panel::Line(LinePanel {
             title: "as planned: usage to date, and payments to date when each tier was reached (log scale)".into(),
             x_label: "day of the horizon".into(),

@@ -646,13 +646,25 @@ mod tests {
             (5, 7.0, 0.5774, 8.0),
             (6, 7.0, 0.5774, 8.0),
         ];
+        check_table(&p, &table, &|d, max| {
+            d > 0.75 * max - 1e-9 && d <= max + 1e-9
+        });
+    }
+
+    /// Samples each (k, mean, sd, max) row of a check table: every delay in range, the mean
+    /// within 4 sd / sqrt(N) of the table's.
+    fn check_table(
+        p: &ClientPolicy,
+        table: &[(u32, f64, f64, f64)],
+        in_range: &dyn Fn(f64, f64) -> bool,
+    ) {
         let mut r = rng();
         let n = 20_000;
-        for (k, mean, sd, max) in table {
+        for &(k, mean, sd, max) in table {
             let mut sum = 0.0;
             for _ in 0..n {
                 let d = p.backoff(k, SimDuration::ZERO, &mut r).as_secs_f64();
-                assert!(d > 0.75 * max - 1e-9 && d <= max + 1e-9, "k={k} d={d}");
+                assert!(in_range(d, max), "k={k} d={d}");
                 sum += d;
             }
             let m = sum / n as f64;
@@ -666,58 +678,30 @@ mod tests {
     #[test]
     fn full_jitter_matches_the_aws_check_table() {
         let p = ClientPolicy {
-            preset: None,
             max_retries: 10,
             base_delay: secs(1),
             multiplier: 2.0,
             max_delay: Some(secs(20)),
             jitter: Jitter::Full,
-            min_delay: SimDuration::ZERO,
-            retry_after: RetryAfter::Ignore,
-            retry_rate_limited: true,
-            sleep_after_last_failure: false,
-            time_budget: None,
-            deadline: None,
-            inner: None,
+            ..presets::bare()
         };
         let table = [
             (1, 0.5, 0.2887, 1.0),
             (3, 2.0, 1.1547, 4.0),
             (6, 10.0, 5.7735, 20.0),
         ];
-        let mut r = rng();
-        let n = 20_000;
-        for (k, mean, sd, max) in table {
-            let mut sum = 0.0;
-            for _ in 0..n {
-                let d = p.backoff(k, SimDuration::ZERO, &mut r).as_secs_f64();
-                assert!((0.0..max).contains(&d), "k={k} d={d}");
-                sum += d;
-            }
-            let m = sum / n as f64;
-            assert!(
-                (m - mean).abs() < 4.0 * sd / (n as f64).sqrt(),
-                "k={k} mean {m} vs {mean}"
-            );
-        }
+        check_table(&p, &table, &|d, max| (0.0..max).contains(&d));
     }
 
     #[test]
     fn equal_and_decorrelated_jitter_stay_in_their_ranges() {
         let mut p = ClientPolicy {
-            preset: None,
             max_retries: 10,
             base_delay: secs(1),
             multiplier: 3.0,
             max_delay: Some(secs(20)),
             jitter: Jitter::Equal,
-            min_delay: SimDuration::ZERO,
-            retry_after: RetryAfter::Ignore,
-            retry_rate_limited: true,
-            sleep_after_last_failure: false,
-            time_budget: None,
-            deadline: None,
-            inner: None,
+            ..presets::bare()
         };
         let mut r = rng();
         for _ in 0..1000 {

@@ -72,7 +72,8 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn policy() -> ClientPolicy {
+/// A policy with no retries and every knob at its neutral value: the base of every preset.
+pub fn bare() -> ClientPolicy {
     ClientPolicy {
         preset: None,
         max_retries: 0,
@@ -104,7 +105,7 @@ fn openai() -> ClientPolicy {
             max: Some(SimDuration::from_secs(120)),
             above_max: AboveMax::GiveUp,
         },
-        ..policy()
+        ..bare()
     }
 }
 
@@ -114,7 +115,7 @@ fn xai_docs() -> ClientPolicy {
         base_delay: SimDuration::from_secs(1),
         multiplier: 2.0,
         sleep_after_last_failure: true,
-        ..policy()
+        ..bare()
     }
 }
 
@@ -125,7 +126,20 @@ fn aws_standard() -> ClientPolicy {
         multiplier: 2.0,
         max_delay: Some(SimDuration::from_secs(20)),
         jitter: Jitter::Full,
-        ..policy()
+        ..bare()
+    }
+}
+
+/// The policy of a client without a preset: 3 retries, 1 s doubling to at most 60 s, full
+/// jitter (documented in the README).
+pub fn unnamed() -> ClientPolicy {
+    ClientPolicy {
+        max_retries: 3,
+        base_delay: SimDuration::from_secs(1),
+        multiplier: 2.0,
+        max_delay: Some(SimDuration::from_secs(60)),
+        jitter: Jitter::Full,
+        ..bare()
     }
 }
 
@@ -133,7 +147,7 @@ fn aws_standard() -> ClientPolicy {
 pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
     let none = SharedSpec::default;
     let (p, shared) = match name {
-        "none" => (policy(), none()),
+        "none" => (bare(), none()),
         "xai-docs" => (xai_docs(), none()),
         "openai-python" => (openai(), none()),
         "anthropic-python" => (
@@ -158,7 +172,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                 },
                 retry_rate_limited: false,
                 deadline: Some(SimDuration::from_secs(1620)),
-                ..policy()
+                ..bare()
             },
             none(),
         ),
@@ -177,7 +191,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                 max_delay: Some(SimDuration::from_secs(60)),
                 jitter: Jitter::Full,
                 min_delay: SimDuration::from_secs(1),
-                ..policy()
+                ..bare()
             },
             none(),
         ),
@@ -187,7 +201,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                 base_delay: SimDuration::from_secs(1),
                 multiplier: 2.0,
                 jitter: Jitter::Full,
-                ..policy()
+                ..bare()
             },
             none(),
         ),
@@ -200,7 +214,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                     amount: SimDuration::from_secs(1),
                 },
                 inner: Some(Box::new(openai())),
-                ..policy()
+                ..bare()
             },
             none(),
         ),
@@ -230,7 +244,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                     high: 1.2,
                 },
                 deadline: Some(SimDuration::from_secs(1620)),
-                ..policy()
+                ..bare()
             },
             SharedSpec {
                 retry_budget: Some(RetryBudget {
@@ -248,7 +262,7 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
                 max_delay: Some(SimDuration::from_secs(60)),
                 jitter: Jitter::Full,
                 time_budget: Some(SimDuration::from_secs(120)),
-                ..policy()
+                ..bare()
             },
             none(),
         ),

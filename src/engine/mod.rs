@@ -376,6 +376,15 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     }
 }
 
+/// The request after a sleep of `after` (the delay before its next attempt, if `retry`).
+fn slept(req: Request, after: SimDuration, retry: bool) -> Request {
+    Request {
+        previous_delay: if retry { after } else { req.previous_delay },
+        slept: SimDuration(req.slept.0 + after.0),
+        ..req
+    }
+}
+
 impl Sim<'_> {
     fn client_of(&self, req: &Request) -> usize {
         self.scenario.streams[req.stream as usize].client
@@ -606,25 +615,11 @@ impl Sim<'_> {
                 );
                 let next = Request { tries, ..req };
                 match action {
-                    Action::Retry { after } => self.queue.schedule(
-                        heard.after(after),
-                        Event::Attempt(Request {
-                            previous_delay: after,
-                            slept: SimDuration(next.slept.0 + after.0),
-                            ..next
-                        }),
-                    ),
+                    Action::Retry { after } => self
+                        .queue
+                        .schedule(heard.after(after), Event::Attempt(slept(next, after, true))),
                     Action::GiveUp { after, cause } => {
-                        let at = heard.after(after);
-                        let next = Request {
-                            slept: SimDuration(next.slept.0 + after.0),
-                            ..next
-                        };
-                        if at == t {
-                            self.end(next, t, End::GaveUp(cause), observer);
-                        } else {
-                            self.queue.schedule(at, Event::GiveUp(next, cause));
-                        }
+                        self.give_up_after(next, t, heard, after, cause, observer)
                     }
                 }
             }
@@ -658,27 +653,31 @@ impl Sim<'_> {
                 if !budget_allows || !lc.state.acquire_retry() {
                     return self.end(next, now, End::GaveUp(Cause::BudgetEmpty), observer);
                 }
-                self.queue.schedule(
-                    now.after(after),
-                    Event::Send(Request {
-                        previous_delay: after,
-                        slept: SimDuration(next.slept.0 + after.0),
-                        ..next
-                    }),
-                );
+                self.queue
+                    .schedule(now.after(after), Event::Send(slept(next, after, true)));
             }
             Action::GiveUp { after, cause } => {
-                let next = Request {
-                    slept: SimDuration(next.slept.0 + after.0),
-                    ..next
-                };
-                if after == SimDuration::ZERO {
-                    self.end(next, now, End::GaveUp(cause), observer);
-                } else {
-                    self.queue
-                        .schedule(now.after(after), Event::GiveUp(next, cause));
-                }
+                self.give_up_after(next, now, now, after, cause, observer)
             }
+        }
+    }
+
+    /// The client gives up after sleeping `after` from `heard`: at once if that is `now`.
+    fn give_up_after<O: Observer>(
+        &mut self,
+        req: Request,
+        now: SimTime,
+        heard: SimTime,
+        after: SimDuration,
+        cause: Cause,
+        observer: &mut O,
+    ) {
+        let at = heard.after(after);
+        let req = slept(req, after, false);
+        if at == now {
+            self.end(req, now, End::GaveUp(cause), observer);
+        } else {
+            self.queue.schedule(at, Event::GiveUp(req, cause));
         }
     }
 

@@ -161,24 +161,7 @@ pub(super) fn validate_client(
             )
         })?,
         // Without a preset, unset knobs take these defaults (documented in the README).
-        None => (
-            ClientPolicy {
-                preset: None,
-                max_retries: 3,
-                base_delay: SimDuration::from_secs(1),
-                multiplier: 2.0,
-                max_delay: Some(SimDuration::from_secs(60)),
-                jitter: Jitter::Full,
-                min_delay: SimDuration::ZERO,
-                retry_after: RetryAfter::Ignore,
-                retry_rate_limited: true,
-                sleep_after_last_failure: false,
-                time_budget: None,
-                deadline: None,
-                inner: None,
-            },
-            SharedSpec::default(),
-        ),
+        None => (presets::unnamed(), SharedSpec::default()),
     };
     for (key, v, slot) in [
         ("time_budget", raw.time_budget, &mut p.time_budget),

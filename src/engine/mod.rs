@@ -284,7 +284,13 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 {
                     sim.queue.schedule(next, Event::Arrival { stream });
                 }
-                let size = traced.unwrap_or_else(|| st.sizes.sample(&mut st.sizes_rng));
+                let mut size = traced.unwrap_or_else(|| st.sizes.sample(&mut st.sizes_rng));
+                if let Some(m) = scenario.streams[stream as usize].max_tokens {
+                    // Generation stops at max_tokens: reasoning first, then completion.
+                    let reasoning = u64::from(size.reasoning).min(m);
+                    size.reasoning = reasoning as u32;
+                    size.completion = size.completion.min(m - reasoning);
+                }
                 let req = Request {
                     id: requests,
                     arrived: t,
@@ -319,6 +325,10 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 let spec = &scenario.streams[req.stream as usize];
                 if let Some(lc) = &mut sim.clients[spec.client] {
                     lc.state.on_success(t, req.failures > 0);
+                }
+                let delta = scenario.server.settlement(&req.size, spec.max_tokens);
+                if delta != 0 {
+                    sim.limiters[spec.model].settle(t, delta);
                 }
                 if let Some(acc) = &mut sim.account {
                     let prices = scenario.models[spec.model].prices.as_ref();
@@ -376,6 +386,12 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     }
 }
 
+/// The tokens an attempt of `req` is charged at admission (what a client paces against).
+fn admission_tokens(scenario: &Scenario, req: &Request) -> u64 {
+    let max_tokens = scenario.streams[req.stream as usize].max_tokens;
+    scenario.server.admission_tokens(&req.size, max_tokens)
+}
+
 /// The request after a sleep of `after` (the delay before its next attempt, if `retry`).
 fn slept(req: Request, after: SimDuration, retry: bool) -> Request {
     Request {
@@ -423,7 +439,7 @@ impl Sim<'_> {
         if lc.gated {
             let wait_until = if lc.sends.is_empty() {
                 let model = scenario.streams[req.stream as usize].model;
-                match lc.state.gate(now, model, req.tokens()) {
+                match lc.state.gate(now, model, admission_tokens(scenario, &req)) {
                     Gate::Now => None,
                     Gate::At(t) => Some(Some(t)),
                     Gate::Blocked => lc.state.next_news().map(Some),
@@ -490,7 +506,7 @@ impl Sim<'_> {
                 continue;
             }
             let model = scenario.streams[req.stream as usize].model;
-            match lc.state.gate(now, model, req.tokens()) {
+            match lc.state.gate(now, model, admission_tokens(scenario, &req)) {
                 Gate::Now => {}
                 Gate::At(t) => return Self::ensure_wake(&mut self.queue, lc, c, t),
                 Gate::Blocked => {
@@ -517,7 +533,8 @@ impl Sim<'_> {
             return self.end(req, now, End::GaveUp(Cause::BreakerOpen), observer);
         }
         let model = self.scenario.streams[req.stream as usize].model;
-        lc.state.on_send(now, model, req.tokens());
+        lc.state
+            .on_send(now, model, admission_tokens(self.scenario, &req));
         self.attempt(req, now, observer);
     }
 
@@ -545,7 +562,10 @@ impl Sim<'_> {
         let spec = &scenario.streams[req.stream as usize];
         let policy = &scenario.clients[spec.client].policy;
         let limiter = &mut self.limiters[spec.model];
-        let decision = limiter.check(t, req.tokens());
+        let decision = limiter.check(
+            t,
+            scenario.server.admission_tokens(&req.size, spec.max_tokens),
+        );
         observer.on_attempt(t, &req, decision);
         let live = self.clients[spec.client].as_mut();
         let st = &mut self.streams[req.stream as usize];

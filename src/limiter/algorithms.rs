@@ -496,6 +496,31 @@ impl Dim {
         }
     }
 
+    /// Gives `units` back (a refund of reserved tokens): never beyond an empty dimension.
+    pub fn credit(&mut self, now: SimTime, units: u64) {
+        match self {
+            Dim::Bucket(b) => b.credit(now, units),
+            Dim::Gcra(g) => {
+                let now_s = i128::from(now.0) * g.s.rate;
+                g.tat = (g.tat - i128::from(units) * g.s.unit()).max(now_s);
+            }
+            Dim::Discrete(d) => {
+                d.refill(now);
+                d.level = (d.level + i128::from(units) * d.s.unit()).min(d.s.capacity);
+            }
+            Dim::Windows(w) => {
+                // The refund comes off the current window's count (validation refuses it
+                // for the sliding log).
+                w.advance(now);
+                w.used = (w.used - i128::from(units) * 1000).max(0);
+            }
+            Dim::Leaky(l) => {
+                let now_s = i128::from(now.0) * l.s.rate;
+                l.free = (l.free - i128::from(units) * l.s.unit()).max(now_s);
+            }
+        }
+    }
+
     /// Whether `cost` units can ever pass.
     pub fn fits(&self, cost: u64) -> bool {
         let c = i128::from(cost) * 1000;

@@ -49,6 +49,10 @@ pub struct LimiterConfig {
     pub algorithm: Algorithm,
     /// How the tokens dimension is enforced.
     pub tokens_algorithm: Algorithm,
+    /// When a request's tokens count against TPM.
+    pub accounting: Accounting,
+    /// Whether cached prompt tokens count against TPM.
+    pub count_cached: bool,
     /// Quantized enforcement: each budget is enforced over windows (or a capacity) of this
     /// length, holding the rate × quantum (a per-minute budget over 1 s, as xAI's page says
     /// of requests, 10 s as Azure's does).
@@ -66,6 +70,49 @@ impl Default for LimiterConfig {
             algorithm: Algorithm::TokenBucket,
             tokens_algorithm: Algorithm::TokenBucket,
             quantum: None,
+            accounting: Accounting::Actual,
+            count_cached: true,
+        }
+    }
+}
+
+/// When a request's tokens count against the tokens cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accounting {
+    /// Every token at admission (xAI's page: all kinds count; ratesim's default).
+    Actual,
+    /// Prompt plus `max_tokens` reserved at admission; the unused part refunded when the
+    /// request completes (OpenAI: "the maximum of max_tokens and the estimated number").
+    Reserve,
+    /// Input at admission; output charged as it is produced, counted at completion
+    /// (Anthropic's ITPM and OTPM).
+    InputThenOutput,
+}
+
+impl LimiterConfig {
+    /// Tokens charged against the tokens cap when an attempt is admitted.
+    pub fn admission_tokens(&self, size: &crate::workload::Size, max_tokens: Option<u64>) -> u64 {
+        let cached = if self.count_cached {
+            0
+        } else {
+            u64::from(size.cached).min(size.prompt)
+        };
+        let input = size.prompt + u64::from(size.image) - cached;
+        match self.accounting {
+            Accounting::Actual => input + size.generated(),
+            Accounting::Reserve => input + max_tokens.unwrap_or_else(|| size.generated()),
+            Accounting::InputThenOutput => input,
+        }
+    }
+
+    /// What changes when the request completes: tokens refunded (negative) or charged.
+    pub fn settlement(&self, size: &crate::workload::Size, max_tokens: Option<u64>) -> i64 {
+        let g = size.generated() as i64;
+        match self.accounting {
+            Accounting::Actual => 0,
+            Accounting::Reserve => g - max_tokens.map_or(g, |m| m as i64),
+            Accounting::InputThenOutput => g,
         }
     }
 }
@@ -174,6 +221,13 @@ impl TokenBucket {
         self.capacity = i128::from(capacity.0) * self.period_ns;
         self.refill_per_ns = i128::from(rate.0);
         self.level = self.level.min(self.capacity);
+    }
+
+    /// Gives `units` back, up to the capacity.
+    pub fn credit(&mut self, now: SimTime, units: u64) {
+        self.refill(now);
+        let c = i128::from(units) * 1000 * self.period_ns;
+        self.level = (self.level + c).min(self.capacity);
     }
 
     /// Whether `cost_units` can ever fit.
@@ -347,6 +401,18 @@ impl ModelLimiter {
                 });
             }
             (_, None) => self.tokens = None,
+        }
+    }
+
+    /// Settles a completed request's tokens: `delta` > 0 is charged (the level may go into
+    /// debt), < 0 refunded (up to the capacity).
+    pub fn settle(&mut self, now: SimTime, delta: i64) {
+        if let Some(t) = &mut self.tokens {
+            if delta > 0 {
+                t.debit(now, delta as u64, true);
+            } else if delta < 0 {
+                t.credit(now, delta.unsigned_abs());
+            }
         }
     }
 

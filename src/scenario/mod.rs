@@ -220,6 +220,9 @@ pub struct Stream {
     /// Images, cached prompt tokens and reasoning tokens, where the stream has them.
     #[serde(skip_serializing_if = "ExtraTokens::is_empty")]
     pub extra_tokens: ExtraTokens,
+    /// Generation stops at this many tokens (completion and reasoning together).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
     /// Index into [`Scenario::clients`].
     #[serde(skip)]
     pub client: usize,
@@ -649,6 +652,26 @@ fn validate(
             }
         };
         let client_name = clients[client].name.clone();
+        let max_tokens = match s.max_tokens {
+            None => {
+                if server.accounting == crate::limiter::Accounting::Reserve {
+                    return Err(ctx.err(
+                        &format!("{path}.max_tokens"),
+                        "missing: with server.token_accounting = \"reserve\" every stream needs max_tokens (what the server reserves at admission)",
+                    ));
+                }
+                None
+            }
+            Some(m) if (1..=10_000_000).contains(&m) => Some(m as u64),
+            Some(m) => {
+                return Err(ctx.err(
+                    &format!("{path}.max_tokens"),
+                    format!(
+                        "value {m} is not allowed: max_tokens must be an integer from 1 to 10000000"
+                    ),
+                ));
+            }
+        };
         let latency = match &s.latency {
             Some(l) => validate_latency(l, ctx, &format!("{path}.latency"))?,
             None => default_latency.clone(),
@@ -678,6 +701,7 @@ fn validate(
             prompt_tokens,
             completion_tokens,
             extra_tokens,
+            max_tokens,
             client,
             client_name,
             latency,

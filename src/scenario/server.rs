@@ -25,6 +25,10 @@ pub(super) struct RawServer {
     pub(super) fill_interval: Option<Dur>,
     /// Quantized enforcement: each budget over windows of this length.
     pub(super) quantum: Option<Dur>,
+    /// When tokens count against TPM: "actual", "reserve", "input-then-output".
+    pub(super) token_accounting: Option<String>,
+    /// Whether cached prompt tokens count against TPM (xAI: they do).
+    pub(super) count_cached: Option<bool>,
 }
 
 /// The algorithms a dimension can be enforced with, by name.
@@ -157,6 +161,31 @@ pub(super) fn validate_server(
             ));
         }
         cfg.quantum = Some(q.0);
+    }
+    if let Some(a) = &raw.token_accounting {
+        use crate::limiter::Accounting as T;
+        cfg.accounting = match a.as_str() {
+            "actual" => T::Actual,
+            "reserve" => T::Reserve,
+            "input-then-output" => T::InputThenOutput,
+            other => {
+                return Err(ctx.err(
+                    "server.token_accounting",
+                    format!("unknown value {other:?}; allowed: \"actual\" (every token at admission), \"reserve\" (prompt + max_tokens at admission, the unused part refunded), \"input-then-output\" (input at admission, output as produced)"),
+                ));
+            }
+        };
+        if cfg.accounting != T::Actual
+            && matches!(cfg.tokens_algorithm, crate::limiter::Algorithm::SlidingLog)
+        {
+            return Err(ctx.err(
+                "server.token_accounting",
+                "refunds and later charges need a token bucket, GCRA, discrete refill, window counter or queue: not tokens_algorithm = \"sliding-log\"",
+            ));
+        }
+    }
+    if let Some(c) = raw.count_cached {
+        cfg.count_cached = c;
     }
     if let Some(v) = &raw.initial_level {
         let share = match v {

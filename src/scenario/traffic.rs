@@ -19,6 +19,9 @@ pub(super) struct RawStream {
     /// The share of the prompt that is cached: a number, or [low, high] (uniform).
     pub(super) cached_share: Option<toml::Value>,
     pub(super) reasoning_tokens: Option<RawTokens>,
+    /// The request's `max_tokens`: generation (completion and reasoning) stops there; with
+    /// `token_accounting = "reserve"` the server reserves it at admission.
+    pub(super) max_tokens: Option<i64>,
     /// A `[[clients]]` name, or the stream's own client table.
     pub(super) client: Option<toml::Value>,
     pub(super) latency: Option<RawLatency>,

@@ -106,3 +106,140 @@ fn bad_server_settings_name_the_field() {
         assert!(err.contains(field) && err.contains(says), "{server}: {err}");
     }
 }
+
+#[test]
+fn a_reservation_is_refunded_exactly_under_every_algorithm_that_can_refund() {
+    use ratesim::catalog::{Milli, ModelLimits};
+    use ratesim::limiter::{Algorithm, Decision, LimiterConfig, ModelLimiter};
+    use ratesim::time::SimTime;
+    let limits = ModelLimits {
+        rps: Milli::from_units(10),
+        tpm: Some(Milli::from_units(60_000)),
+    };
+    for a in [
+        Algorithm::TokenBucket,
+        Algorithm::Gcra,
+        Algorithm::DiscreteRefill {
+            interval: ratesim::time::SimDuration::from_secs(1),
+        },
+        Algorithm::FixedWindow,
+        Algorithm::SlidingCounter,
+        Algorithm::LeakyQueue { nodelay: true },
+    ] {
+        let cfg = LimiterConfig {
+            tokens_algorithm: a,
+            ..LimiterConfig::default()
+        };
+        let mut l = ModelLimiter::new(&limits, &cfg);
+        // Prompt 1,000 + max_tokens 5,000 reserved; 200 generated: 4,800 come back.
+        assert_eq!(l.check(SimTime::ZERO, 6_000), Decision::Admit, "{a:?}");
+        assert_eq!(
+            l.headers(SimTime::ZERO).tokens.unwrap().remaining,
+            54_000,
+            "{a:?}"
+        );
+        l.settle(SimTime::ZERO, -4_800);
+        assert_eq!(
+            l.headers(SimTime::ZERO).tokens.unwrap().remaining,
+            58_800,
+            "{a:?}"
+        );
+        // Output charged later (input-then-output) comes off the same way.
+        l.settle(SimTime::ZERO, 300);
+        assert_eq!(
+            l.headers(SimTime::ZERO).tokens.unwrap().remaining,
+            58_500,
+            "{a:?}"
+        );
+    }
+}
+
+fn tpm_bound(server: &str, max_tokens: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+name = "acc"
+seed = 8
+duration = "5m"
+tier = 0
+
+[server]
+quantum = "1s"
+{server}
+
+[client]
+preset = "none"
+
+[[limits]]
+model = "m"
+rps = 100
+tpm = 600000
+
+[[traffic]]
+model = "m"
+arrivals = {{ process = "constant", rate_per_sec = 8 }}
+prompt_tokens = {{ dist = "constant", value = 800 }}
+completion_tokens = {{ dist = "constant", value = 200 }}
+cached_share = 0.5
+{max_tokens}
+"#
+    ))
+}
+
+#[test]
+fn accounting_modes_change_what_tpm_admits_as_documented() {
+    // The budget of 600,000 TPM is enforced per second: 10,000 tokens. 8 req/s of 1,000
+    // tokens (3 s each) stay under it when every token is counted as used.
+    let actual = totals(&tpm_bound("", "max_tokens = 2800")).0;
+    assert_eq!(actual.rate_limited, 0);
+    // Reserving 800 + 2,800 = 3,600 a request takes 28,800 tokens a second until the first
+    // refunds (3,400 each) come back 3 s later: refusals gather in the first seconds.
+    let reserve = totals(&tpm_bound(
+        "token_accounting = \"reserve\"",
+        "max_tokens = 2800",
+    ));
+    assert!(reserve.0.rate_limited > 0);
+    let early: u64 = reserve.2.buckets[..10].iter().map(|b| b.rate_limited).sum();
+    let late: u64 = reserve.2.buckets[10..].iter().map(|b| b.rate_limited).sum();
+    assert!(
+        late * 5 < early,
+        "refunds keep the steady state near the cap: {early} then {late}"
+    );
+    // Input at admission only: never more refused than actual.
+    let split = totals(&tpm_bound(
+        "token_accounting = \"input-then-output\"",
+        "max_tokens = 2800",
+    ))
+    .0;
+    assert!(split.rate_limited <= actual.rate_limited);
+    // Cached tokens not counted: 400 + 2,800 = 3,200 reserved, fewer refusals.
+    let uncached = totals(&tpm_bound(
+        "token_accounting = \"reserve\"\ncount_cached = false",
+        "max_tokens = 2800",
+    ))
+    .0;
+    assert!(
+        uncached.rate_limited < reserve.0.rate_limited,
+        "{} vs {}",
+        uncached.rate_limited,
+        reserve.0.rate_limited
+    );
+    // Generation stops at max_tokens.
+    let capped = totals(&tpm_bound("", "max_tokens = 150")).0;
+    assert_eq!(capped.tokens_by_kind.completion, 150 * capped.admitted);
+}
+
+#[test]
+fn reserve_needs_max_tokens_on_every_stream() {
+    let err = ratesim::scenario::parse(
+        "name = \"r\"\nseed = 1\nduration = \"1m\"\ntier = 0\n[server]\ntoken_accounting = \"reserve\"\n[[traffic]]\nmodel = \"grok-4.3\"\narrivals = { process = \"poisson\", rate_per_sec = 1 }\nprompt_tokens = { dist = \"constant\", value = 1 }\ncompletion_tokens = { dist = \"constant\", value = 1 }\n",
+        "r.toml",
+        None,
+        &ratesim::scenario::Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("traffic[0].max_tokens") && err.contains("reserve"),
+        "{err}"
+    );
+}

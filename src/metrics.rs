@@ -105,10 +105,12 @@ pub struct Counters {
     /// Requests whose deadline passed while an admitted attempt was being served.
     pub cancelled: u64,
     /// Give-ups by cause, indexed by [`Cause::index`].
-    pub gave_up_by_cause: [u64; 7],
+    pub gave_up_by_cause: [u64; Cause::ALL.len()],
     pub never_fits: u64,
     /// Requests refused because a prepaid account had no credit left.
     pub no_credit: u64,
+    /// Admitted attempts that failed on the server or found it full (503/529).
+    pub server_errors: u64,
     /// What the succeeded requests cost, by token kind (nano-USD); all zero without prices.
     pub cost: crate::prices::Cost,
     /// Latency of succeeded requests split into time queued in the client, backing off and
@@ -152,6 +154,7 @@ impl Counters {
         }
         self.never_fits += o.never_fits;
         self.no_credit += o.no_credit;
+        self.server_errors += o.server_errors;
         self.cost.input += o.cost.input;
         self.cost.cached_input += o.cost.cached_input;
         self.cost.image += o.cost.image;
@@ -239,6 +242,7 @@ pub struct Second {
     pub completions: u64,
     pub gave_up: u64,
     pub no_credit: u64,
+    pub server_errors: u64,
     /// Cost of the requests that succeeded in this bucket, nano-USD.
     pub cost: u64,
 }
@@ -400,6 +404,7 @@ impl Recorder {
                     m.completions += b.completions;
                     m.gave_up += b.gave_up;
                     m.no_credit += b.no_credit;
+                    m.server_errors += b.server_errors;
                     m.cost += b.cost;
                 }
                 m
@@ -517,6 +522,13 @@ impl Observer for Recorder {
             // Every attempt it made was answered with a 429, but for one cut off by its
             // deadline while being served.
             self.ended(now, req, req.failures + u32::from(req.cancelled), false);
+        }
+    }
+
+    fn on_server_error(&mut self, now: SimTime, req: &Request) {
+        self.second(now).server_errors += 1;
+        if self.counted(req) {
+            self.streams[req.stream as usize].server_errors += 1;
         }
     }
 

@@ -85,11 +85,13 @@ pub enum Cause {
     RetryAfterTooLarge,
     /// The client does not retry a rate limit at all (xai-sdk: `RESOURCE_EXHAUSTED`).
     NotRetried,
+    /// The server failed or was overloaded (503/529) and the client does not retry that.
+    ServerError,
 }
 
 impl Cause {
     /// Every cause, in report order.
-    pub const ALL: [Cause; 7] = [
+    pub const ALL: [Cause; 8] = [
         Cause::RetriesExhausted,
         Cause::TimeBudget,
         Cause::Deadline,
@@ -97,6 +99,7 @@ impl Cause {
         Cause::BreakerOpen,
         Cause::RetryAfterTooLarge,
         Cause::NotRetried,
+        Cause::ServerError,
     ];
 
     /// The name used in tables, CSV and the attempt log.
@@ -109,6 +112,7 @@ impl Cause {
             Cause::BreakerOpen => "breaker_open",
             Cause::RetryAfterTooLarge => "retry_after_too_large",
             Cause::NotRetried => "not_retried",
+            Cause::ServerError => "server_error",
         }
     }
 
@@ -136,6 +140,9 @@ pub struct ClientPolicy {
     pub retry_after: RetryAfter,
     /// Whether a 429 is retried at all (xai-sdk retries only gRPC `UNAVAILABLE`).
     pub retry_rate_limited: bool,
+    /// Whether a server error (503/529) is retried: the SDKs do, with their backoff; loops
+    /// that catch only the rate-limit exception do not.
+    pub retry_server_errors: bool,
     /// Sleep the backoff delay after the final 429 too, before giving up (xAI's docs loop does).
     pub sleep_after_last_failure: bool,
     /// A time budget per request, from its arrival: the client stops retrying when the next
@@ -213,6 +220,20 @@ impl ClientPolicy {
         &self,
         tries: Tries,
         retry_after: SimDuration,
+        previous_delay: SimDuration,
+        elapsed: SimDuration,
+        rng: &mut R,
+    ) -> (Action, Tries) {
+        self.on_failure(tries, Some(retry_after), previous_delay, elapsed, rng)
+    }
+
+    /// As [`ClientPolicy::on_rate_limited`], for a failure that is a 429 with its Retry-After
+    /// (`Some`) or a server error (`None`: no Retry-After; retried only if
+    /// `retry_server_errors`, with the backoff).
+    pub fn on_failure<R: rand::Rng + ?Sized>(
+        &self,
+        tries: Tries,
+        retry_after: Option<SimDuration>,
         previous_delay: SimDuration,
         elapsed: SimDuration,
         rng: &mut R,
@@ -306,11 +327,26 @@ impl ClientPolicy {
         &self,
         failures: u32,
         k: u32,
-        retry_after: SimDuration,
+        retry_after: Option<SimDuration>,
         previous_delay: SimDuration,
         elapsed: SimDuration,
         rng: &mut R,
     ) -> (Action, bool) {
+        let Some(retry_after) = retry_after else {
+            // A server error: no Retry-After, the backoff decides.
+            if !self.retry_server_errors {
+                return (Action::give_up(Cause::ServerError), false);
+            }
+            return self.wait_or_stop(
+                failures <= self.max_retries,
+                None,
+                false,
+                k,
+                previous_delay,
+                elapsed,
+                rng,
+            );
+        };
         if !self.retry_rate_limited {
             return (Action::give_up(Cause::NotRetried), false);
         }
@@ -328,6 +364,30 @@ impl ClientPolicy {
             RetryAfter::Pushback => (Some(retry_after), true),
             RetryAfter::Ignore => (None, false),
         };
+        self.wait_or_stop(
+            retries_left,
+            delay,
+            pushback,
+            k,
+            previous_delay,
+            elapsed,
+            rng,
+        )
+    }
+
+    /// The wait before the next attempt (`delay`, or the backoff), unless retries, the time
+    /// budget or the deadline stop the request.
+    #[allow(clippy::too_many_arguments)]
+    fn wait_or_stop<R: rand::Rng + ?Sized>(
+        &self,
+        retries_left: bool,
+        delay: Option<SimDuration>,
+        pushback: bool,
+        k: u32,
+        previous_delay: SimDuration,
+        elapsed: SimDuration,
+        rng: &mut R,
+    ) -> (Action, bool) {
         if !retries_left && !self.sleep_after_last_failure {
             return (Action::give_up(Cause::RetriesExhausted), false);
         }

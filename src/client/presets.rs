@@ -84,6 +84,7 @@ pub fn bare() -> ClientPolicy {
         min_delay: SimDuration::ZERO,
         retry_after: RetryAfter::Ignore,
         retry_rate_limited: true,
+        retry_server_errors: true,
         sleep_after_last_failure: false,
         time_budget: None,
         deadline: None,
@@ -115,6 +116,8 @@ fn xai_docs() -> ClientPolicy {
         base_delay: SimDuration::from_secs(1),
         multiplier: 2.0,
         sleep_after_last_failure: true,
+        // The loop catches RateLimitError only.
+        retry_server_errors: false,
         ..bare()
     }
 }
@@ -197,6 +200,8 @@ pub fn preset(name: &str) -> Option<(ClientPolicy, SharedSpec)> {
         ),
         "backoff-cookbook" => (
             ClientPolicy {
+                // on_exception(expo, RateLimitError): other errors surface.
+                retry_server_errors: false,
                 max_retries: 10,
                 base_delay: SimDuration::from_secs(1),
                 multiplier: 2.0,

@@ -663,6 +663,21 @@ impl ClientState {
         }
     }
 
+    /// The client hears a server error (503/529) at `now`: the breaker counts a failure, the
+    /// retry budget a retryable failure. Returns whether the budget still allows a retry.
+    pub fn on_server_error(&mut self, now: SimTime) -> bool {
+        if let Some(b) = &mut self.breaker {
+            b.record(now, true);
+        }
+        match &mut self.budget {
+            Some(b) => {
+                b.tokens = b.tokens.saturating_sub(1000);
+                b.tokens > b.spec.max_tokens.0 / 2
+            }
+            None => true,
+        }
+    }
+
     /// The retry quota pays for one retry, if it can.
     pub fn acquire_retry(&mut self) -> bool {
         match &mut self.quota {

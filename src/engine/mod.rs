@@ -8,8 +8,8 @@
 
 pub mod queue;
 
-use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 
 use std::collections::{HashMap, VecDeque};
 
@@ -100,6 +100,8 @@ pub trait Observer {
     fn on_no_credit(&mut self, _now: SimTime, _req: &Request) {}
     /// A payment moved the team up from tier `from` to tier `to`; the caps change now.
     fn on_tier_change(&mut self, _now: SimTime, _from: &str, _to: &str) {}
+    /// An admitted attempt failed on the server, or found it full (503/529, not a 429).
+    fn on_server_error(&mut self, _now: SimTime, _req: &Request) {}
 }
 
 /// What the engine itself knows at the end of a run.
@@ -126,6 +128,8 @@ enum Purpose {
     Latency = 3,
     Jitter = 4,
     Think = 5,
+    /// Server failures (`server.failure_rate`).
+    Server = 6,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.
@@ -153,7 +157,18 @@ struct StreamState {
     latency_rng: Xoshiro256PlusPlus,
     jitter_rng: Xoshiro256PlusPlus,
     think_rng: Xoshiro256PlusPlus,
+    server_rng: Xoshiro256PlusPlus,
 }
+
+/// A model's serving capacity: attempts in service, and those waiting for a place.
+#[derive(Default)]
+struct ServerLoad {
+    in_service: u32,
+    waiting: VecDeque<(Request, SimTime)>,
+}
+
+/// The Retry-After a `Heard` event carries for a server error (which has none).
+const SERVER_ERROR: SimDuration = SimDuration(u64::MAX);
 
 /// A client with shared state, while it runs.
 struct LiveClient {
@@ -192,6 +207,8 @@ struct Sim<'s> {
     ready: VecDeque<Request>,
     ended: u64,
     account: Option<Account>,
+    /// Per model, when the server has a capacity.
+    load: Vec<ServerLoad>,
 }
 
 /// Runs a scenario to the end (drained, or cut off at its hard stop), reporting to `observer`.
@@ -209,6 +226,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             latency_rng: stream_rng(seed, Purpose::Latency, i),
             jitter_rng: stream_rng(seed, Purpose::Jitter, i),
             think_rng: stream_rng(seed, Purpose::Think, i),
+            server_rng: stream_rng(seed, Purpose::Server, i),
         })
         .collect();
     let limiters: Vec<ModelLimiter> = scenario
@@ -240,6 +258,11 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         ready: VecDeque::new(),
         ended: 0,
         account: scenario.account.as_ref().map(Account::new),
+        load: scenario
+            .models
+            .iter()
+            .map(|_| ServerLoad::default())
+            .collect(),
     };
     if let Some(t) = sim.account.as_ref().and_then(Account::next_timer) {
         sim.queue.schedule(t, Event::Account);
@@ -337,10 +360,16 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                         sim.retune(t, observer);
                     }
                 }
+                sim.release(spec.model, t, observer);
                 sim.end(req, t, End::Success, observer);
             }
             Event::GiveUp(req, cause) => {
                 observer.on_event(t, req.stream);
+                if req.cancelled {
+                    // Cut off by its deadline while served: its place frees now.
+                    let model = scenario.streams[req.stream as usize].model;
+                    sim.release(model, t, observer);
+                }
                 sim.end(req, t, End::GaveUp(cause), observer);
             }
             Event::Wake { client } => sim.wake(client as usize, t, observer),
@@ -571,34 +600,33 @@ impl Sim<'_> {
         let st = &mut self.streams[req.stream as usize];
         match decision {
             Decision::Admit | Decision::Queued { .. } => {
-                let service = spec
-                    .latency
-                    .service_time(req.size.generated(), &mut st.latency_rng);
                 // A server queue (leaky bucket) holds the attempt before serving it.
                 let queued = match decision {
                     Decision::Queued { delay } => delay,
                     _ => SimDuration::ZERO,
                 };
-                let done = t.after(queued).after(service);
                 if let Some(lc) = live
                     && lc.state.reads_headers()
                 {
                     let h = limiter.headers(t);
-                    lc.state.on_headers(t, done, spec.model, h);
+                    lc.state.on_headers(t, t.after(queued), spec.model, h);
                 }
-                match policy.deadline {
-                    Some(d) if done.since(req.arrived) > d => self.queue.schedule(
-                        req.arrived.after(d),
-                        Event::GiveUp(
-                            Request {
-                                cancelled: true,
-                                ..req
-                            },
-                            Cause::Deadline,
-                        ),
-                    ),
-                    _ => self.queue.schedule(done, Event::Complete(req)),
+                let cfg = &scenario.server;
+                if cfg.failure_rate > 0.0 && st.server_rng.random::<f64>() < cfg.failure_rate {
+                    return self.server_error(req, t, observer);
                 }
+                if let Some(cap) = cfg.capacity {
+                    let load = &mut self.load[spec.model];
+                    if load.in_service >= cap {
+                        if load.waiting.len() < cfg.queue as usize {
+                            load.waiting.push_back((req, t.after(queued)));
+                            return;
+                        }
+                        return self.server_error(req, t, observer);
+                    }
+                    load.in_service += 1;
+                }
+                self.serve(req, t.after(queued));
             }
             Decision::NeverFits => {
                 if let Some(lc) = live
@@ -646,6 +674,79 @@ impl Sim<'_> {
         }
     }
 
+    /// An admitted attempt starts being served at `start`.
+    fn serve(&mut self, req: Request, start: SimTime) {
+        let scenario = self.scenario;
+        let spec = &scenario.streams[req.stream as usize];
+        let policy = &scenario.clients[spec.client].policy;
+        let st = &mut self.streams[req.stream as usize];
+        let service = spec
+            .latency
+            .service_time(req.size.generated(), &mut st.latency_rng);
+        let done = start.after(service);
+        match policy.deadline {
+            Some(d) if done.since(req.arrived) > d => self.queue.schedule(
+                req.arrived.after(d).max(start),
+                Event::GiveUp(
+                    Request {
+                        cancelled: true,
+                        ..req
+                    },
+                    Cause::Deadline,
+                ),
+            ),
+            _ => self.queue.schedule(done, Event::Complete(req)),
+        }
+    }
+
+    /// A place on `model`'s server frees at `now`: the first waiting attempt takes it.
+    fn release<O: Observer>(&mut self, model: usize, now: SimTime, _observer: &mut O) {
+        if self.scenario.server.capacity.is_none() {
+            return;
+        }
+        let load = &mut self.load[model];
+        match load.waiting.pop_front() {
+            Some((req, since)) => self.serve(req, now.max(since)),
+            None => load.in_service = load.in_service.saturating_sub(1),
+        }
+    }
+
+    /// An admitted attempt fails on the server (or finds it full): a 503/529, not a 429.
+    fn server_error<O: Observer>(&mut self, req: Request, t: SimTime, observer: &mut O) {
+        observer.on_server_error(t, &req);
+        let scenario = self.scenario;
+        let spec = &scenario.streams[req.stream as usize];
+        let heard = t.after(spec.latency.rate_limited_response);
+        let req = Request {
+            failures: req.failures + 1,
+            ..req
+        };
+        if self.clients[spec.client].is_some() {
+            if heard == t {
+                return self.heard(req, SERVER_ERROR, t, observer);
+            }
+            return self.queue.schedule(heard, Event::Heard(req, SERVER_ERROR));
+        }
+        let policy = &scenario.clients[spec.client].policy;
+        let st = &mut self.streams[req.stream as usize];
+        let (action, tries) = policy.on_failure(
+            req.tries,
+            None,
+            req.previous_delay,
+            heard.since(req.arrived),
+            &mut st.jitter_rng,
+        );
+        let next = Request { tries, ..req };
+        match action {
+            Action::Retry { after } => self
+                .queue
+                .schedule(heard.after(after), Event::Attempt(slept(next, after, true))),
+            Action::GiveUp { after, cause } => {
+                self.give_up_after(next, t, heard, after, cause, observer)
+            }
+        }
+    }
+
     /// A client with shared state hears a 429 (its `failures` already counts it).
     fn heard<O: Observer>(
         &mut self,
@@ -658,11 +759,16 @@ impl Sim<'_> {
         let c = self.client_of(&req);
         let policy = &scenario.clients[c].policy;
         let lc = self.clients[c].as_mut().expect("a live client");
-        let budget_allows = lc.state.on_rate_limited(now);
+        let server_error = retry_after == SERVER_ERROR;
+        let budget_allows = if server_error {
+            lc.state.on_server_error(now)
+        } else {
+            lc.state.on_rate_limited(now)
+        };
         let st = &mut self.streams[req.stream as usize];
-        let (action, tries) = policy.on_rate_limited(
+        let (action, tries) = policy.on_failure(
             req.tries,
-            retry_after,
+            (!server_error).then_some(retry_after),
             req.previous_delay,
             now.since(req.arrived),
             &mut st.jitter_rng,

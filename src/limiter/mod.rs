@@ -30,7 +30,7 @@ pub enum Decision {
 }
 
 /// Settings of the server-side limiter (every one a documented assumption with a default).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LimiterConfig {
     /// Requests bucket capacity, in requests (default: one second of RPS, and at least one
     /// request, so that a cap below 1 RPS, e.g. 20 RPM, still admits requests).
@@ -49,6 +49,14 @@ pub struct LimiterConfig {
     pub algorithm: Algorithm,
     /// How the tokens dimension is enforced.
     pub tokens_algorithm: Algorithm,
+    /// Concurrent attempts the server can serve per model (none: unlimited); the excess waits
+    /// in a queue of `queue` places, then is refused as overloaded (503/529, not a 429).
+    pub capacity: Option<u32>,
+    pub queue: u32,
+    /// The probability that an admitted attempt fails with a server error (503).
+    pub failure_rate: f64,
+    /// The status an overloaded or failed attempt gets: 503, or 529 (Anthropic's "overloaded").
+    pub overload_status: u16,
     /// When a request's tokens count against TPM.
     pub accounting: Accounting,
     /// Whether cached prompt tokens count against TPM.
@@ -72,6 +80,10 @@ impl Default for LimiterConfig {
             quantum: None,
             accounting: Accounting::Actual,
             count_cached: true,
+            capacity: None,
+            queue: 0,
+            failure_rate: 0.0,
+            overload_status: 503,
         }
     }
 }

@@ -153,6 +153,24 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
             self.error = Some(e);
         }
     }
+    fn on_server_error(&mut self, now: SimTime, req: &Request) {
+        self.inner.on_server_error(now, req);
+        if self.error.is_some() {
+            return;
+        }
+        let r = writeln!(
+            self.out,
+            "{},{},{},{},,,,,,,server_error,,,{}",
+            req.id,
+            req.attempt(),
+            fmt_secs_exact(now.0),
+            self.names[req.stream as usize],
+            self.tier
+        );
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
     fn on_tier_change(&mut self, now: SimTime, from: &str, to: &str) {
         self.inner.on_tier_change(now, from, to);
         self.tier = csv_field(to);

@@ -53,6 +53,8 @@ pub struct Totals {
     pub never_fits: u64,
     /// Requests refused because a prepaid account had no credit left (not 429s).
     pub no_credit: u64,
+    /// Admitted attempts that failed on the server or found it full (503/529, not 429s).
+    pub server_errors: u64,
     pub in_flight_at_end: u64,
     pub events: u64,
     pub tokens_admitted: u64,
@@ -173,6 +175,7 @@ impl Totals {
             gave_up: c.gave_up,
             never_fits: c.never_fits,
             no_credit: c.no_credit,
+            server_errors: c.server_errors,
             in_flight_at_end: c.in_flight(),
             events: c.events,
             tokens_admitted: c.tokens_admitted,
@@ -490,7 +493,9 @@ pub const METRICS: &[&str] = &[
     "gave_up_breaker_open_pct",
     "gave_up_retry_after_too_large_pct",
     "gave_up_not_retried_pct",
+    "gave_up_server_error_pct",
     "no_credit",
+    "server_errors",
     "cost_usd",
     "cost_per_day_usd",
     "cost_per_success_usd",
@@ -545,6 +550,7 @@ impl Summary {
                 .map(|k| Some(pct(t.gave_up_by_cause[k.name()], t.requests))),
         );
         v.push(Some(t.no_credit as f64));
+        v.push(Some(t.server_errors as f64));
         v.push(t.cost.as_ref().map(|c| crate::prices::usd(c.total_nano)));
         v.push(t.cost.as_ref().map(|c| c.per_day_usd));
         v.push(t.cost.as_ref().and_then(|c| c.per_success_usd));

@@ -280,6 +280,12 @@ pub fn client_lines(s: &Summary) -> Vec<String> {
             }
         }
     }
+    if s.totals.server_errors > 0 {
+        lines.push(format!(
+            "server errors (503/529: failed, or the server full): {} attempts (not 429s)",
+            s.totals.server_errors
+        ));
+    }
     if s.totals.no_credit > 0 {
         lines.push(format!(
             "refused for lack of prepaid credit: {} requests (not 429s)",

@@ -26,6 +26,7 @@ pub(super) struct RawClient {
     pub(super) retry_after_max: Option<MaybeDur>,
     pub(super) retry_after_above_max: Option<AboveMax>,
     pub(super) retry_rate_limited: Option<bool>,
+    pub(super) retry_server_errors: Option<bool>,
     pub(super) sleep_after_last_failure: Option<bool>,
     /// The SDK this loop wraps: a client table, or a preset name.
     pub(super) inner: Option<toml::Value>,
@@ -332,6 +333,9 @@ pub(super) fn validate_client(
     }
     if let Some(r) = raw.retry_rate_limited {
         p.retry_rate_limited = r;
+    }
+    if let Some(r) = raw.retry_server_errors {
+        p.retry_server_errors = r;
     }
     match &raw.inner {
         None => {}

@@ -29,6 +29,10 @@ pub(super) struct RawServer {
     pub(super) token_accounting: Option<String>,
     /// Whether cached prompt tokens count against TPM (xAI: they do).
     pub(super) count_cached: Option<bool>,
+    pub(super) capacity: Option<i64>,
+    pub(super) queue: Option<i64>,
+    pub(super) failure_rate: Option<f64>,
+    pub(super) overload_status: Option<i64>,
 }
 
 /// The algorithms a dimension can be enforced with, by name.
@@ -186,6 +190,48 @@ pub(super) fn validate_server(
     }
     if let Some(c) = raw.count_cached {
         cfg.count_cached = c;
+    }
+    if let Some(c) = raw.capacity {
+        if !(1..=10_000_000).contains(&c) {
+            return Err(ctx.err(
+                "server.capacity",
+                format!("value {c} is not allowed: the attempts a model serves at once, an integer from 1 to 10000000"),
+            ));
+        }
+        cfg.capacity = Some(c as u32);
+    }
+    if let Some(q) = raw.queue {
+        if cfg.capacity.is_none() {
+            return Err(ctx.err(
+                "server.queue",
+                "queue applies only with a capacity (server.capacity = N)",
+            ));
+        }
+        if !(0..=10_000_000).contains(&q) {
+            return Err(ctx.err(
+                "server.queue",
+                format!("value {q} is not allowed: the places in the server's queue, an integer from 0 to 10000000"),
+            ));
+        }
+        cfg.queue = q as u32;
+    }
+    if let Some(p) = raw.failure_rate {
+        if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+            return Err(ctx.err(
+                "server.failure_rate",
+                format!("value {} is not allowed: the probability that an admitted attempt fails, from 0 to below 1", fmt_num(p)),
+            ));
+        }
+        cfg.failure_rate = p;
+    }
+    if let Some(s) = raw.overload_status {
+        if s != 503 && s != 529 {
+            return Err(ctx.err(
+                "server.overload_status",
+                format!("value {s} is not allowed: 503 (service unavailable) or 529 (overloaded, as Anthropic's API)"),
+            ));
+        }
+        cfg.overload_status = s as u16;
     }
     if let Some(v) = &raw.initial_level {
         let share = match v {

@@ -1,5 +1,10 @@
 //! Limiter algorithms and quantized enforcement, through scenarios.
 
+use ratesim::client::Cause;
+use ratesim::engine::{Observer, Request};
+use ratesim::limiter::Decision;
+use ratesim::time::SimTime;
+
 use super::*;
 
 fn one_stream(server: &str, rate: f64, prompt: u64) -> Scenario {
@@ -242,4 +247,104 @@ fn reserve_needs_max_tokens_on_every_stream() {
         err.contains("traffic[0].max_tokens") && err.contains("reserve"),
         "{err}"
     );
+}
+
+fn served(server: &str, client: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+name = "srv"
+seed = 21
+duration = "2m"
+tier = 0
+
+[server]
+{server}
+
+[client]
+{client}
+
+[[limits]]
+model = "m"
+rps = 1000
+
+[[traffic]]
+model = "m"
+arrivals = {{ process = "poisson", rate_per_sec = 20 }}
+prompt_tokens = {{ dist = "constant", value = 10 }}
+completion_tokens = {{ dist = "constant", value = 80 }}
+"#
+    ))
+}
+
+#[test]
+fn a_failure_rate_fails_that_share_of_admitted_attempts() {
+    let (t, outcome, _) = totals(&served("failure_rate = 0.1", "preset = \"openai-python\""));
+    assert_conserved(&t, &outcome);
+    // Binomial: p = 0.1 over the admitted attempts, within 4 sigma.
+    let n = t.admitted as f64;
+    let sd = (n * 0.1 * 0.9).sqrt();
+    assert!(
+        (t.server_errors as f64 - 0.1 * n).abs() < 4.0 * sd,
+        "{} of {n}",
+        t.server_errors
+    );
+    // openai-python retries 5xx: only requests failing three times give up (~0.1%).
+    assert!(
+        t.gave_up * 100 < t.requests,
+        "{} of {}",
+        t.gave_up,
+        t.requests
+    );
+    // xAI's docs loop catches RateLimitError only: every server error ends the request.
+    let (d, _, _) = totals(&served("failure_rate = 0.1", "preset = \"xai-docs\""));
+    assert_eq!(d.gave_up, d.server_errors);
+    assert_eq!(d.gave_up_by_cause[Cause::ServerError.index()], d.gave_up);
+}
+
+/// Tracks attempts in service: admitted until they complete or fail.
+#[derive(Default)]
+struct InService {
+    now: i64,
+}
+
+impl Observer for InService {
+    fn on_attempt(&mut self, _: SimTime, _: &Request, d: Decision) {
+        if d == Decision::Admit {
+            self.now += 1;
+        }
+    }
+    fn on_server_error(&mut self, _: SimTime, _: &Request) {
+        self.now -= 1;
+    }
+    fn on_success(&mut self, _: SimTime, _: &Request) {
+        self.now -= 1;
+    }
+}
+
+#[test]
+fn a_full_server_queues_then_refuses_and_never_serves_more_than_its_capacity() {
+    // 20 req/s of 1.5 s each: ~30 wanted in service against a capacity of 12 and a queue of 5.
+    let s = served("capacity = 12\nqueue = 5", "preset = \"anthropic-python\"");
+    let (t, outcome, _) = totals(&s);
+    assert_conserved(&t, &outcome);
+    assert!(t.server_errors > 0, "it was never full");
+    assert_eq!(t.rate_limited, 0);
+    // Admitted minus ended stays within capacity + queue at every instant.
+    let mut o = InService::default();
+    let mut most = 0;
+    struct Watch<'a>(&'a mut InService, &'a mut i64);
+    impl Observer for Watch<'_> {
+        fn on_attempt(&mut self, n: SimTime, r: &Request, d: Decision) {
+            self.0.on_attempt(n, r, d);
+            *self.1 = (*self.1).max(self.0.now);
+        }
+        fn on_server_error(&mut self, n: SimTime, r: &Request) {
+            self.0.on_server_error(n, r);
+        }
+        fn on_success(&mut self, n: SimTime, r: &Request) {
+            self.0.on_success(n, r);
+        }
+    }
+    ratesim::engine::run(&s, &mut Watch(&mut o, &mut most));
+    assert!(most <= 12 + 5 + 1, "{most} in service or waiting");
 }

@@ -111,7 +111,7 @@ pub fn assert_conserved(t: &Counters, outcome: &RunOutcome) {
             "a drained run ends every request"
         );
         assert_eq!(
-            t.succeeded + t.cancelled,
+            t.succeeded + t.cancelled + t.server_errors,
             t.admitted,
             "drained: every admitted attempt completes, or its deadline cut it off"
         );

@@ -111,6 +111,8 @@ pub struct Counters {
     pub no_credit: u64,
     /// Admitted attempts that failed on the server or found it full (503/529).
     pub server_errors: u64,
+    /// 429s by the cap that refused them: requests, tokens.
+    pub rate_limited_by: [u64; 2],
     /// What the succeeded requests cost, by token kind (nano-USD); all zero without prices.
     pub cost: crate::prices::Cost,
     /// Latency of succeeded requests split into time queued in the client, backing off and
@@ -155,6 +157,8 @@ impl Counters {
         self.never_fits += o.never_fits;
         self.no_credit += o.no_credit;
         self.server_errors += o.server_errors;
+        self.rate_limited_by[0] += o.rate_limited_by[0];
+        self.rate_limited_by[1] += o.rate_limited_by[1];
         self.cost.input += o.cost.input;
         self.cost.cached_input += o.cost.cached_input;
         self.cost.image += o.cost.image;
@@ -470,7 +474,10 @@ impl Observer for Recorder {
                     c.tokens_admitted += req.tokens();
                     c.tokens_by_kind.record(&req.size);
                 }
-                Decision::Limited { .. } => c.rate_limited += 1,
+                Decision::Limited { by, .. } => {
+                    c.rate_limited += 1;
+                    c.rate_limited_by[by as usize] += 1;
+                }
                 Decision::NeverFits => c.never_fits_attempts += 1,
             }
         }

@@ -638,7 +638,7 @@ impl Sim<'_> {
                 observer.on_never_fits(t, &req);
                 self.end(req, t, End::NeverFits, observer);
             }
-            Decision::Limited { retry_after } => {
+            Decision::Limited { retry_after, .. } => {
                 let heard = t.after(spec.latency.rate_limited_response);
                 let req = Request {
                     failures: req.failures + 1,

@@ -22,11 +22,30 @@ pub enum Decision {
     Admit,
     /// Admitted after waiting `delay` in the server's queue (a leaky bucket with a queue).
     Queued { delay: SimDuration },
-    /// HTTP 429: come back after `retry_after` (the exact wait until both caps would have room,
+    /// HTTP 429, refused by the `by` cap: come back after `retry_after` (the exact wait until both caps would have room,
     /// if nothing else arrived, rounded up to the advertised granularity).
-    Limited { retry_after: SimDuration },
+    Limited { retry_after: SimDuration, by: Limit },
     /// The attempt costs more than a cap's capacity: no wait will ever admit it.
     NeverFits,
+}
+
+/// Which cap refused an attempt (the one with the longer wait, where both did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    Requests,
+    Tokens,
+}
+
+impl Limit {
+    pub const ALL: [Limit; 2] = [Limit::Requests, Limit::Tokens];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Requests => "requests",
+            Limit::Tokens => "tokens",
+        }
+    }
 }
 
 /// Settings of the server-side limiter (every one a documented assumption with a default).
@@ -328,20 +347,32 @@ impl ModelLimiter {
                 self.debit(now, tokens, false);
                 return Decision::Admit;
             }
-            return self.refuse(now, tokens, wait);
+            let by = if wait_tokens > wait_requests {
+                Limit::Tokens
+            } else {
+                Limit::Requests
+            };
+            return self.refuse(now, tokens, wait, by);
         }
         let a = self.requests.check(now, 1);
         let b = match &mut self.tokens {
             Some(d) => d.check(now, tokens),
             None => Answer::Fits(SimDuration::ZERO),
         };
-        let (wait, delay) = match (a, b) {
+        let (wait, delay, by) = match (a, b) {
             (Answer::Never, _) | (_, Answer::Never) => return Decision::NeverFits,
-            (Answer::Fits(x), Answer::Fits(y)) => (SimDuration::ZERO, x.max(y)),
-            (Answer::Wait(x), Answer::Wait(y)) => (x.max(y), SimDuration::ZERO),
-            (Answer::Wait(x), Answer::Fits(_)) | (Answer::Fits(_), Answer::Wait(x)) => {
-                (x, SimDuration::ZERO)
-            }
+            (Answer::Fits(x), Answer::Fits(y)) => (SimDuration::ZERO, x.max(y), Limit::Requests),
+            (Answer::Wait(x), Answer::Wait(y)) => (
+                x.max(y),
+                SimDuration::ZERO,
+                if y > x {
+                    Limit::Tokens
+                } else {
+                    Limit::Requests
+                },
+            ),
+            (Answer::Wait(x), Answer::Fits(_)) => (x, SimDuration::ZERO, Limit::Requests),
+            (Answer::Fits(_), Answer::Wait(y)) => (y, SimDuration::ZERO, Limit::Tokens),
         };
         if wait == SimDuration::ZERO {
             self.debit(now, tokens, false);
@@ -351,21 +382,23 @@ impl ModelLimiter {
                 Decision::Queued { delay }
             };
         }
-        self.refuse(now, tokens, wait)
+        self.refuse(now, tokens, wait, by)
     }
 
     /// A 429: the wait, after debiting the rejected attempt where rejections count.
-    fn refuse(&mut self, now: SimTime, tokens: u64, wait: SimDuration) -> Decision {
+    fn refuse(&mut self, now: SimTime, tokens: u64, wait: SimDuration, by: Limit) -> Decision {
         if self.count_rejected {
             self.debit(now, tokens, true);
             // The advertised wait accounts for the debt this attempt just added.
             let again = self.wait_after_debt(now, tokens);
             return Decision::Limited {
                 retry_after: again.round_up_to(self.granularity),
+                by,
             };
         }
         Decision::Limited {
             retry_after: wait.round_up_to(self.granularity),
+            by,
         }
     }
 
@@ -500,7 +533,8 @@ mod tests {
         assert_eq!(
             l.check(SimTime::ZERO, 10),
             Decision::Limited {
-                retry_after: SimDuration::from_millis(334)
+                retry_after: SimDuration::from_millis(334),
+                by: Limit::Requests
             }
         );
     }
@@ -515,7 +549,7 @@ mod tests {
         for _ in 0..3 {
             l.check(SimTime::ZERO, 1);
         }
-        let Decision::Limited { retry_after } = l.check(SimTime::ZERO, 1) else {
+        let Decision::Limited { retry_after, .. } = l.check(SimTime::ZERO, 1) else {
             panic!("expected a 429");
         };
         assert_eq!(retry_after, SimDuration(333_333_334));
@@ -536,7 +570,8 @@ mod tests {
         assert_eq!(
             l.check(SimTime::ZERO, 50),
             Decision::Limited {
-                retry_after: SimDuration::from_millis(500)
+                retry_after: SimDuration::from_millis(500),
+                by: Limit::Tokens
             }
         );
         assert_eq!(l.check(secs(0.5), 50), Decision::Admit);
@@ -564,7 +599,8 @@ mod tests {
         assert_eq!(
             l.check(SimTime::ZERO, 1),
             Decision::Limited {
-                retry_after: SimDuration::from_secs(2)
+                retry_after: SimDuration::from_secs(2),
+                by: Limit::Requests
             }
         );
         assert!(matches!(l.check(secs(1.0), 1), Decision::Limited { .. }));

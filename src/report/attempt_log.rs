@@ -86,7 +86,13 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         let (outcome, retry_after) = match decision {
             Decision::Admit => ("admitted", String::new()),
             Decision::Queued { delay } => ("queued", fmt_secs_exact(delay.0)),
-            Decision::Limited { retry_after } => ("rate_limited", fmt_secs_exact(retry_after.0)),
+            Decision::Limited { retry_after, by } => (
+                match by {
+                    crate::limiter::Limit::Requests => "rate_limited_requests",
+                    crate::limiter::Limit::Tokens => "rate_limited_tokens",
+                },
+                fmt_secs_exact(retry_after.0),
+            ),
             Decision::NeverFits => ("never_fits", String::new()),
         };
         let r = writeln!(

@@ -55,6 +55,8 @@ pub struct Totals {
     pub no_credit: u64,
     /// Admitted attempts that failed on the server or found it full (503/529, not 429s).
     pub server_errors: u64,
+    /// 429s by the cap that refused them (the one with the longer wait where both did).
+    pub rate_limited_by: std::collections::BTreeMap<&'static str, u64>,
     pub in_flight_at_end: u64,
     pub events: u64,
     pub tokens_admitted: u64,
@@ -176,6 +178,10 @@ impl Totals {
             never_fits: c.never_fits,
             no_credit: c.no_credit,
             server_errors: c.server_errors,
+            rate_limited_by: crate::limiter::Limit::ALL
+                .iter()
+                .map(|l| (l.name(), c.rate_limited_by[*l as usize]))
+                .collect(),
             in_flight_at_end: c.in_flight(),
             events: c.events,
             tokens_admitted: c.tokens_admitted,

@@ -280,6 +280,12 @@ pub fn client_lines(s: &Summary) -> Vec<String> {
             }
         }
     }
+    if s.totals.rate_limited > 0 {
+        lines.push(format!(
+            "429s by the cap that refused them: requests {}, tokens {}",
+            s.totals.rate_limited_by["requests"], s.totals.rate_limited_by["tokens"]
+        ));
+    }
     if s.totals.server_errors > 0 {
         lines.push(format!(
             "server errors (503/529: failed, or the server full): {} attempts (not 429s)",

@@ -211,6 +211,7 @@ completion_tokens = { dist = "constant", value = 1 }
         .collect();
     let limited = Decision::Limited {
         retry_after: SimDuration::from_millis(250),
+        by: ratesim::limiter::Limit::Requests,
     };
     assert_eq!(
         got,

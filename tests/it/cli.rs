@@ -169,7 +169,10 @@ fn the_attempt_log_has_one_row_per_attempt() {
         v["gave_up"].as_u64()
     );
     assert!(rows.iter().all(|r| r[13].is_empty()));
-    let limited = rows.iter().filter(|r| r[11] == "rate_limited").count() as u64;
+    let limited = rows
+        .iter()
+        .filter(|r| r[11].starts_with("rate_limited_"))
+        .count() as u64;
     assert_eq!(limited, v["rate_limited"].as_u64().unwrap());
     // The kinds add up to the tokens counted toward TPM (cached is a part of the prompt).
     let n = |x: &str| x.parse::<u64>().unwrap();
@@ -183,7 +186,7 @@ fn the_attempt_log_has_one_row_per_attempt() {
     }
     assert!(
         rows.iter()
-            .filter(|r| r[11] == "rate_limited")
+            .filter(|r| r[11].starts_with("rate_limited_"))
             .all(|r| !r[12].is_empty())
     );
     assert!(

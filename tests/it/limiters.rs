@@ -38,6 +38,9 @@ completion_tokens = {{ dist = "constant", value = 1 }}
 #[test]
 fn gcra_and_the_nodelay_queue_run_exactly_as_the_token_bucket() {
     let base = totals(&one_stream("", 25.0, 99)).0;
+    // 25 req/s of 100 tokens against 10 RPS: the requests cap refuses them all.
+    assert!(base.rate_limited > 0);
+    assert_eq!(base.rate_limited_by, [base.rate_limited, 0]);
     for a in ["gcra", "leaky-queue-nodelay"] {
         let t = totals(&one_stream(&format!("algorithm = \"{a}\""), 25.0, 99)).0;
         assert_eq!(
@@ -203,6 +206,8 @@ fn accounting_modes_change_what_tpm_admits_as_documented() {
         "max_tokens = 2800",
     ));
     assert!(reserve.0.rate_limited > 0);
+    // Every one of them refused by the tokens cap (100 RPS never binds).
+    assert_eq!(reserve.0.rate_limited_by, [0, reserve.0.rate_limited]);
     let early: u64 = reserve.2.buckets[..10].iter().map(|b| b.rate_limited).sum();
     let late: u64 = reserve.2.buckets[10..].iter().map(|b| b.rate_limited).sum();
     assert!(

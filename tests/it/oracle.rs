@@ -58,7 +58,7 @@ fn decisions_with(
         });
         ours_out.push(match ours.check(SimTime(t), 1) {
             Decision::Admit => None,
-            Decision::Limited { retry_after } => Some(retry_after.0),
+            Decision::Limited { retry_after, .. } => Some(retry_after.0),
             Decision::NeverFits => panic!("unit cost always fits"),
             Decision::Queued { .. } => panic!("a bucket has no queue"),
         });

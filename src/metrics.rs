@@ -112,7 +112,7 @@ pub struct Counters {
     /// Admitted attempts that failed on the server or found it full (503/529).
     pub server_errors: u64,
     /// 429s by the cap that refused them: requests, tokens.
-    pub rate_limited_by: [u64; 2],
+    pub rate_limited_by: [u64; crate::limiter::Limit::ALL.len()],
     /// What the succeeded requests cost, by token kind (nano-USD); all zero without prices.
     pub cost: crate::prices::Cost,
     /// Latency of succeeded requests split into time queued in the client, backing off and
@@ -157,8 +157,9 @@ impl Counters {
         self.never_fits += o.never_fits;
         self.no_credit += o.no_credit;
         self.server_errors += o.server_errors;
-        self.rate_limited_by[0] += o.rate_limited_by[0];
-        self.rate_limited_by[1] += o.rate_limited_by[1];
+        for (a, b) in self.rate_limited_by.iter_mut().zip(o.rate_limited_by) {
+            *a += b;
+        }
         self.cost.input += o.cost.input;
         self.cost.cached_input += o.cost.cached_input;
         self.cost.image += o.cost.image;

@@ -232,7 +232,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     let limiters: Vec<ModelLimiter> = scenario
         .models
         .iter()
-        .map(|m| ModelLimiter::new(&m.limits, &scenario.server))
+        .map(|m| ModelLimiter::with_extra(&m.limits, &m.extra, &scenario.server))
         .collect();
     let caps: Vec<_> = scenario.models.iter().map(|m| m.limits).collect();
     let clients = scenario
@@ -353,6 +353,9 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 if delta != 0 {
                     sim.limiters[spec.model].settle(t, delta);
                 }
+                if sim.limiters[spec.model].has_extra() {
+                    sim.limiters[spec.model].complete(t, req.size.generated());
+                }
                 if let Some(acc) = &mut sim.account {
                     let prices = scenario.models[spec.model].prices.as_ref();
                     let cost = prices.map_or(0, |p| p.cost(&req.size).total());
@@ -369,6 +372,9 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                     // Cut off by its deadline while served: its place frees now.
                     let model = scenario.streams[req.stream as usize].model;
                     sim.release(model, t, observer);
+                    if sim.limiters[model].has_extra() {
+                        sim.limiters[model].complete(t, 0);
+                    }
                 }
                 sim.end(req, t, End::GaveUp(cause), observer);
             }
@@ -591,10 +597,24 @@ impl Sim<'_> {
         let spec = &scenario.streams[req.stream as usize];
         let policy = &scenario.clients[spec.client].policy;
         let limiter = &mut self.limiters[spec.model];
-        let decision = limiter.check(
-            t,
-            scenario.server.admission_tokens(&req.size, spec.max_tokens),
-        );
+        let tokens = scenario.server.admission_tokens(&req.size, spec.max_tokens);
+        let decision = if limiter.has_extra() {
+            let cached = u64::from(req.size.cached).min(req.size.prompt);
+            limiter.check_all(
+                t,
+                crate::limiter::Costs {
+                    tokens,
+                    input: req.size.prompt + u64::from(req.size.image)
+                        - if scenario.server.count_cached {
+                            0
+                        } else {
+                            cached
+                        },
+                },
+            )
+        } else {
+            limiter.check(t, tokens)
+        };
         observer.on_attempt(t, &req, decision);
         let live = self.clients[spec.client].as_mut();
         let st = &mut self.streams[req.stream as usize];
@@ -716,6 +736,10 @@ impl Sim<'_> {
         observer.on_server_error(t, &req);
         let scenario = self.scenario;
         let spec = &scenario.streams[req.stream as usize];
+        if self.limiters[spec.model].has_extra() {
+            // Its place under a concurrency cap frees; no output was produced.
+            self.limiters[spec.model].complete(t, 0);
+        }
         let heard = t.after(spec.latency.rate_limited_response);
         let req = Request {
             failures: req.failures + 1,

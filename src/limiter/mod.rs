@@ -35,17 +35,69 @@ pub enum Decision {
 pub enum Limit {
     Requests,
     Tokens,
+    RequestsPerMinute,
+    RequestsPerDay,
+    TokensPerDay,
+    InputTokensPerMinute,
+    OutputTokensPerMinute,
+    Concurrent,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 2] = [Limit::Requests, Limit::Tokens];
+    pub const ALL: [Limit; 8] = [
+        Limit::Requests,
+        Limit::Tokens,
+        Limit::RequestsPerMinute,
+        Limit::RequestsPerDay,
+        Limit::TokensPerDay,
+        Limit::InputTokensPerMinute,
+        Limit::OutputTokensPerMinute,
+        Limit::Concurrent,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Limit::Requests => "requests",
             Limit::Tokens => "tokens",
+            Limit::RequestsPerMinute => "rpm",
+            Limit::RequestsPerDay => "rpd",
+            Limit::TokensPerDay => "tpd",
+            Limit::InputTokensPerMinute => "itpm",
+            Limit::OutputTokensPerMinute => "otpm",
+            Limit::Concurrent => "concurrent",
         }
     }
+
+    /// The period of a per-time cap (none for the concurrency cap).
+    fn period(self) -> Option<SimDuration> {
+        match self {
+            Limit::Requests => Some(SimDuration(NANOS_PER_SEC)),
+            Limit::Tokens
+            | Limit::RequestsPerMinute
+            | Limit::InputTokensPerMinute
+            | Limit::OutputTokensPerMinute => Some(SimDuration(60 * NANOS_PER_SEC)),
+            Limit::RequestsPerDay | Limit::TokensPerDay => {
+                Some(SimDuration(86_400 * NANOS_PER_SEC))
+            }
+            Limit::Concurrent => None,
+        }
+    }
+}
+
+/// One more cap of a model, beyond RPS and TPM: its kind and amount per its period (or
+/// attempts in service at once, for `Concurrent`). Each is a bucket of one period's amount
+/// (continuous, or of the configured algorithm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ExtraCap {
+    pub limit: Limit,
+    pub amount: Milli,
+}
+
+/// What an attempt costs against each kind of cap.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Costs {
+    pub tokens: u64,
+    pub input: u64,
 }
 
 /// Settings of the server-side limiter (every one a documented assumption with a default).
@@ -295,6 +347,10 @@ pub struct RateHeaders {
 pub struct ModelLimiter {
     requests: Dim,
     tokens: Option<Dim>,
+    /// More caps (RPM, RPD, TPD, ITPM, OTPM), each a dimension of the configured algorithm.
+    extra: Vec<(Limit, Dim)>,
+    /// A cap on attempts in service at once: (cap, in service).
+    concurrent: Option<(u64, u64)>,
     count_rejected: bool,
     granularity: SimDuration,
 }
@@ -321,9 +377,146 @@ impl ModelLimiter {
         ModelLimiter {
             requests,
             tokens,
+            extra: Vec::new(),
+            concurrent: None,
             count_rejected: cfg.count_rejected,
             granularity: cfg.retry_after_granularity,
         }
+    }
+
+    /// The same limiter with more caps.
+    pub fn with_extra(
+        limits: &ModelLimits,
+        extra: &[ExtraCap],
+        cfg: &LimiterConfig,
+    ) -> ModelLimiter {
+        let mut l = ModelLimiter::new(limits, cfg);
+        for cap in extra {
+            match cap.limit.period() {
+                Some(period) => {
+                    let algorithm = match cap.limit {
+                        Limit::RequestsPerMinute | Limit::RequestsPerDay => cfg.algorithm,
+                        _ => cfg.tokens_algorithm,
+                    };
+                    l.extra.push((
+                        cap.limit,
+                        Dim::new(algorithm, cap.amount, cap.amount, period, cfg.initial_level),
+                    ));
+                }
+                None => l.concurrent = Some((cap.amount.0 / 1000, 0)),
+            }
+        }
+        l
+    }
+
+    /// Decides one attempt at `now` against every cap, the extra ones included (`costs`: the
+    /// tokens charged at admission, and the input tokens); debits them all if it is admitted.
+    pub fn check_all(&mut self, now: SimTime, costs: Costs) -> Decision {
+        if self.extra.is_empty() && self.concurrent.is_none() {
+            return self.check(now, costs.tokens);
+        }
+        let cost = |l: Limit| match l {
+            Limit::RequestsPerMinute | Limit::RequestsPerDay => 1,
+            Limit::TokensPerDay => costs.tokens,
+            Limit::InputTokensPerMinute => costs.input,
+            // Output is charged as it is produced; an attempt needs the bucket not in debt.
+            _ => 0,
+        };
+        let mut wait = SimDuration::ZERO;
+        let mut by = Limit::Requests;
+        for (l, d) in &mut self.extra {
+            match d.check(now, cost(*l)) {
+                Answer::Never => return Decision::NeverFits,
+                Answer::Wait(w) if w > wait => {
+                    wait = w;
+                    by = *l;
+                }
+                _ => {}
+            }
+        }
+        if let Some((cap, used)) = self.concurrent
+            && used >= cap
+        {
+            // A concurrency cap has no wait to give: come back in one second.
+            let w = SimDuration(NANOS_PER_SEC);
+            if w > wait {
+                wait = w;
+                by = Limit::Concurrent;
+            }
+        }
+        let base = self.check_probe(now, costs.tokens);
+        match base {
+            Decision::NeverFits => Decision::NeverFits,
+            Decision::Limited { retry_after, by: b } if retry_after >= wait => {
+                Decision::Limited { retry_after, by: b }
+            }
+            _ if wait > SimDuration::ZERO => Decision::Limited {
+                retry_after: wait.round_up_to(self.granularity),
+                by,
+            },
+            _ => {
+                let d = self.check(now, costs.tokens);
+                if matches!(d, Decision::Admit | Decision::Queued { .. }) {
+                    for (l, dim) in &mut self.extra {
+                        let c = cost(*l);
+                        if c > 0 {
+                            dim.debit(now, c, false);
+                        }
+                    }
+                    if let Some((_, used)) = &mut self.concurrent {
+                        *used += 1;
+                    }
+                }
+                d
+            }
+        }
+    }
+
+    /// What `check` would say, without debiting anything.
+    fn check_probe(&mut self, now: SimTime, tokens: u64) -> Decision {
+        let a = self.requests.check(now, 1);
+        let b = match &mut self.tokens {
+            Some(d) => d.check(now, tokens),
+            None => Answer::Fits(SimDuration::ZERO),
+        };
+        match (a, b) {
+            (Answer::Never, _) | (_, Answer::Never) => Decision::NeverFits,
+            (Answer::Wait(x), Answer::Wait(y)) => Decision::Limited {
+                retry_after: x.max(y).round_up_to(self.granularity),
+                by: if y > x {
+                    Limit::Tokens
+                } else {
+                    Limit::Requests
+                },
+            },
+            (Answer::Wait(x), _) => Decision::Limited {
+                retry_after: x.round_up_to(self.granularity),
+                by: Limit::Requests,
+            },
+            (_, Answer::Wait(y)) => Decision::Limited {
+                retry_after: y.round_up_to(self.granularity),
+                by: Limit::Tokens,
+            },
+            _ => Decision::Admit,
+        }
+    }
+
+    /// An admitted attempt completes: output tokens count against OTPM now, and its place
+    /// under the concurrency cap frees.
+    pub fn complete(&mut self, now: SimTime, output: u64) {
+        for (l, d) in &mut self.extra {
+            if *l == Limit::OutputTokensPerMinute && output > 0 {
+                d.debit(now, output, true);
+            }
+        }
+        if let Some((_, used)) = &mut self.concurrent {
+            *used = used.saturating_sub(1);
+        }
+    }
+
+    /// Whether the limiter has caps beyond RPS and TPM.
+    pub fn has_extra(&self) -> bool {
+        !self.extra.is_empty() || self.concurrent.is_some()
     }
 
     /// Decides one attempt of `tokens` tokens at `now`, debiting the buckets if it is admitted.

@@ -83,16 +83,14 @@ impl<O: Observer> Observer for AttemptLog<'_, O> {
         if self.error.is_some() {
             return;
         }
+        let limited;
         let (outcome, retry_after) = match decision {
             Decision::Admit => ("admitted", String::new()),
             Decision::Queued { delay } => ("queued", fmt_secs_exact(delay.0)),
-            Decision::Limited { retry_after, by } => (
-                match by {
-                    crate::limiter::Limit::Requests => "rate_limited_requests",
-                    crate::limiter::Limit::Tokens => "rate_limited_tokens",
-                },
-                fmt_secs_exact(retry_after.0),
-            ),
+            Decision::Limited { retry_after, by } => {
+                limited = format!("rate_limited_{}", by.name());
+                (limited.as_str(), fmt_secs_exact(retry_after.0))
+            }
             Decision::NeverFits => ("never_fits", String::new()),
         };
         let r = writeln!(

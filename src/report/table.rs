@@ -281,9 +281,16 @@ pub fn client_lines(s: &Summary) -> Vec<String> {
         }
     }
     if s.totals.rate_limited > 0 {
+        let by: Vec<String> = s
+            .totals
+            .rate_limited_by
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         lines.push(format!(
-            "429s by the cap that refused them: requests {}, tokens {}",
-            s.totals.rate_limited_by["requests"], s.totals.rate_limited_by["tokens"]
+            "429s by the cap that refused them: {}",
+            by.join(", ")
         ));
     }
     if s.totals.server_errors > 0 {

@@ -200,6 +200,9 @@ pub struct ModelSpec {
     pub limits: ModelLimits,
     /// `catalog` or `inline`.
     pub limits_from: String,
+    /// Caps beyond RPS and TPM (inline `[[limits]]` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<crate::limiter::ExtraCap>,
     /// Token prices, where the price table or `[[prices]]` has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prices: Option<crate::prices::TokenPrices>,
@@ -416,6 +419,7 @@ fn validate(
     }
 
     let mut inline: Vec<(String, ModelLimits)> = Vec::new();
+    let mut inline_extra: Vec<(String, Vec<crate::limiter::ExtraCap>)> = Vec::new();
     for (i, l) in raw.limits.iter().enumerate() {
         let path = format!("limits[{i}]");
         if l.model.is_empty() {
@@ -432,6 +436,34 @@ fn validate(
             Some(t) => Some(milli(ctx, &format!("{path}.tpm"), t, "tokens per minute")?),
             None => None,
         };
+        let mut extra = Vec::new();
+        for (key, v, limit) in [
+            ("rpm", l.rpm, crate::limiter::Limit::RequestsPerMinute),
+            ("rpd", l.rpd, crate::limiter::Limit::RequestsPerDay),
+            ("tpd", l.tpd, crate::limiter::Limit::TokensPerDay),
+            ("itpm", l.itpm, crate::limiter::Limit::InputTokensPerMinute),
+            ("otpm", l.otpm, crate::limiter::Limit::OutputTokensPerMinute),
+            (
+                "concurrent",
+                l.concurrent,
+                crate::limiter::Limit::Concurrent,
+            ),
+        ] {
+            if let Some(x) = v {
+                let amount = milli(ctx, &format!("{path}.{key}"), x, key)?;
+                if amount < Milli::from_units(1) {
+                    return Err(ctx.err(
+                        &format!("{path}.{key}"),
+                        format!(
+                            "value {} is not allowed: a cap holds at least 1",
+                            fmt_num(x)
+                        ),
+                    ));
+                }
+                extra.push(crate::limiter::ExtraCap { limit, amount });
+            }
+        }
+        inline_extra.push((l.model.clone(), extra));
         inline.push((l.model.clone(), ModelLimits { rps, tpm }));
     }
 
@@ -546,6 +578,11 @@ fn validate(
                 };
                 models.push(ModelSpec {
                     name: s.model.clone(),
+                    extra: inline_extra
+                        .iter()
+                        .find(|(m, _)| *m == s.model)
+                        .map(|(_, e)| e.clone())
+                        .unwrap_or_default(),
                     limits,
                     limits_from: from.to_string(),
                     prices: inline_prices

@@ -8,6 +8,14 @@ pub(super) struct RawLimit {
     pub(super) model: String,
     pub(super) rps: f64,
     pub(super) tpm: Option<f64>,
+    /// More caps: requests per minute and per day, tokens per day, input and output tokens
+    /// per minute, attempts in service at once.
+    pub(super) rpm: Option<f64>,
+    pub(super) rpd: Option<f64>,
+    pub(super) tpd: Option<f64>,
+    pub(super) itpm: Option<f64>,
+    pub(super) otpm: Option<f64>,
+    pub(super) concurrent: Option<f64>,
 }
 
 #[derive(Deserialize)]

@@ -40,7 +40,7 @@ fn gcra_and_the_nodelay_queue_run_exactly_as_the_token_bucket() {
     let base = totals(&one_stream("", 25.0, 99)).0;
     // 25 req/s of 100 tokens against 10 RPS: the requests cap refuses them all.
     assert!(base.rate_limited > 0);
-    assert_eq!(base.rate_limited_by, [base.rate_limited, 0]);
+    assert_eq!(base.rate_limited_by[..2], [base.rate_limited, 0]);
     for a in ["gcra", "leaky-queue-nodelay"] {
         let t = totals(&one_stream(&format!("algorithm = \"{a}\""), 25.0, 99)).0;
         assert_eq!(
@@ -207,7 +207,7 @@ fn accounting_modes_change_what_tpm_admits_as_documented() {
     ));
     assert!(reserve.0.rate_limited > 0);
     // Every one of them refused by the tokens cap (100 RPS never binds).
-    assert_eq!(reserve.0.rate_limited_by, [0, reserve.0.rate_limited]);
+    assert_eq!(reserve.0.rate_limited_by[..2], [0, reserve.0.rate_limited]);
     let early: u64 = reserve.2.buckets[..10].iter().map(|b| b.rate_limited).sum();
     let late: u64 = reserve.2.buckets[10..].iter().map(|b| b.rate_limited).sum();
     assert!(
@@ -352,4 +352,66 @@ fn a_full_server_queues_then_refuses_and_never_serves_more_than_its_capacity() {
     }
     ratesim::engine::run(&s, &mut Watch(&mut o, &mut most));
     assert!(most <= 12 + 5 + 1, "{most} in service or waiting");
+}
+
+fn extra_caps(caps: &str, rate: f64) -> Scenario {
+    scenario(&format!(
+        r#"
+name = "caps"
+seed = 4
+duration = "3m"
+tier = 0
+
+[client]
+preset = "none"
+
+[[limits]]
+model = "m"
+rps = 100
+tpm = 10000000
+{caps}
+
+[[traffic]]
+model = "m"
+arrivals = {{ process = "constant", rate_per_sec = {rate} }}
+prompt_tokens = {{ dist = "constant", value = 100 }}
+completion_tokens = {{ dist = "constant", value = 400 }}
+"#
+    ))
+}
+
+#[test]
+fn more_caps_refuse_what_they_should_and_say_so() {
+    use ratesim::limiter::Limit;
+    let by = |t: &ratesim::metrics::Counters, l: Limit| t.rate_limited_by[l as usize];
+    // 2 req/s against 60 RPM (a bucket of 60 refilled at 1/s): after the first 60 s of
+    // surplus, one in two is refused, each by the RPM cap.
+    let (t, o, _) = totals(&extra_caps("rpm = 60", 2.0));
+    assert_conserved(&t, &o);
+    assert!(t.rate_limited > 100);
+    assert_eq!(by(&t, Limit::RequestsPerMinute), t.rate_limited);
+    // At most 60 + 1 per second admitted over any span.
+    assert!(t.admitted <= 60 + 180 + 1, "{}", t.admitted);
+    // Input tokens: 100 a request against 6,000 ITPM = 1 req/s sustained.
+    let (t, _, _) = totals(&extra_caps("itpm = 6000", 2.0));
+    assert_eq!(by(&t, Limit::InputTokensPerMinute), t.rate_limited);
+    assert!(t.admitted <= 60 + 180 + 1);
+    // Output tokens are charged at completion: 400 a request against 12,000 OTPM = 0.5/s.
+    let (t, o, _) = totals(&extra_caps("otpm = 12000", 2.0));
+    assert_conserved(&t, &o);
+    assert_eq!(by(&t, Limit::OutputTokensPerMinute), t.rate_limited);
+    assert!(
+        t.tokens_by_kind.completion <= 12_000 * 4 + 12_000,
+        "{}",
+        t.tokens_by_kind.completion
+    );
+    // A cap of 3 in service at once (each takes 5.5 s, 2 arrive a second).
+    let (t, o, _) = totals(&extra_caps("concurrent = 3", 2.0));
+    assert_conserved(&t, &o);
+    assert_eq!(by(&t, Limit::Concurrent), t.rate_limited);
+    assert!(
+        t.admitted as f64 <= 3.0 * 185.0 / 5.5 + 3.0,
+        "{}",
+        t.admitted
+    );
 }

@@ -230,6 +230,7 @@ impl ClientPolicy {
     /// As [`ClientPolicy::on_rate_limited`], for a failure that is a 429 with its Retry-After
     /// (`Some`) or a server error (`None`: no Retry-After; retried only if
     /// `retry_server_errors`, with the backoff).
+    #[inline]
     pub fn on_failure<R: rand::Rng + ?Sized>(
         &self,
         tries: Tries,
@@ -322,7 +323,7 @@ impl ClientPolicy {
 
     /// One loop's decision after its `failures`-th 429 (from 1); `k` is the backoff index.
     /// Returns the action and whether the wait was a pushback (which restarts the backoff).
-    #[inline]
+    #[inline(always)]
     fn decide<R: rand::Rng + ?Sized>(
         &self,
         failures: u32,
@@ -378,6 +379,7 @@ impl ClientPolicy {
     /// The wait before the next attempt (`delay`, or the backoff), unless retries, the time
     /// budget or the deadline stop the request.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn wait_or_stop<R: rand::Rng + ?Sized>(
         &self,
         retries_left: bool,
@@ -423,7 +425,7 @@ impl ClientPolicy {
     }
 
     /// The capped exponential delay before jitter for the k-th retry (k from 1).
-    #[inline]
+    #[inline(always)]
     pub fn exponential(&self, k: u32) -> SimDuration {
         let raw = self.uncapped(k);
         let capped = match self.max_delay {
@@ -446,7 +448,7 @@ impl ClientPolicy {
     }
 
     /// The jittered backoff delay of the k-th retry.
-    #[inline]
+    #[inline(always)]
     pub fn backoff<R: rand::Rng + ?Sized>(
         &self,
         k: u32,

@@ -209,6 +209,9 @@ struct Sim<'s> {
     account: Option<Account>,
     /// Per model, when the server has a capacity.
     load: Vec<ServerLoad>,
+    /// The server counts every token at admission, has no extra caps, no capacity and no
+    /// failures: the direct path.
+    plain: bool,
 }
 
 /// Runs a scenario to the end (drained, or cut off at its hard stop), reporting to `observer`.
@@ -263,6 +266,11 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             .iter()
             .map(|_| ServerLoad::default())
             .collect(),
+        plain: scenario.server.accounting == crate::limiter::Accounting::Actual
+            && scenario.server.count_cached
+            && scenario.server.capacity.is_none()
+            && scenario.server.failure_rate == 0.0
+            && scenario.models.iter().all(|m| m.extra.is_empty()),
     };
     if let Some(t) = sim.account.as_ref().and_then(Account::next_timer) {
         sim.queue.schedule(t, Event::Account);
@@ -349,12 +357,15 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                 if let Some(lc) = &mut sim.clients[spec.client] {
                     lc.state.on_success(t, req.failures > 0);
                 }
-                let delta = scenario.server.settlement(&req.size, spec.max_tokens);
-                if delta != 0 {
-                    sim.limiters[spec.model].settle(t, delta);
-                }
-                if sim.limiters[spec.model].has_extra() {
-                    sim.limiters[spec.model].complete(t, req.size.generated());
+                if !sim.plain {
+                    let delta = scenario.server.settlement(&req.size, spec.max_tokens);
+                    if delta != 0 {
+                        sim.limiters[spec.model].settle(t, delta);
+                    }
+                    if sim.limiters[spec.model].has_extra() {
+                        sim.limiters[spec.model].complete(t, req.size.generated());
+                    }
+                    sim.release(spec.model, t, observer);
                 }
                 if let Some(acc) = &mut sim.account {
                     let prices = scenario.models[spec.model].prices.as_ref();
@@ -363,7 +374,6 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
                         sim.retune(t, observer);
                     }
                 }
-                sim.release(spec.model, t, observer);
                 sim.end(req, t, End::Success, observer);
             }
             Event::GiveUp(req, cause) => {
@@ -597,8 +607,15 @@ impl Sim<'_> {
         let spec = &scenario.streams[req.stream as usize];
         let policy = &scenario.clients[spec.client].policy;
         let limiter = &mut self.limiters[spec.model];
-        let tokens = scenario.server.admission_tokens(&req.size, spec.max_tokens);
-        let decision = if limiter.has_extra() {
+        let plain = self.plain;
+        let tokens = if plain {
+            req.tokens()
+        } else {
+            scenario.server.admission_tokens(&req.size, spec.max_tokens)
+        };
+        let decision = if plain {
+            limiter.check(t, tokens)
+        } else if limiter.has_extra() {
             let cached = u64::from(req.size.cached).min(req.size.prompt);
             limiter.check_all(
                 t,
@@ -630,6 +647,9 @@ impl Sim<'_> {
                 {
                     let h = limiter.headers(t);
                     lc.state.on_headers(t, t.after(queued), spec.model, h);
+                }
+                if plain {
+                    return self.serve(req, t.after(queued));
                 }
                 let cfg = &scenario.server;
                 if cfg.failure_rate > 0.0 && st.server_rng.random::<f64>() < cfg.failure_rate {
@@ -695,6 +715,7 @@ impl Sim<'_> {
     }
 
     /// An admitted attempt starts being served at `start`.
+    #[inline]
     fn serve(&mut self, req: Request, start: SimTime) {
         let scenario = self.scenario;
         let spec = &scenario.streams[req.stream as usize];
@@ -859,11 +880,11 @@ impl Sim<'_> {
                 .schedule(t, Event::Arrival { stream: req.stream });
         }
         let c = self.client_of(&req);
-        let tracks = self.scenario.clients[c].policy.deadline.is_some();
         if let Some(lc) = &mut self.clients[c]
             && lc.state.max_concurrency.is_some()
             && holds_slot
         {
+            let tracks = self.scenario.clients[c].policy.deadline.is_some();
             // The slot goes to the first request still waiting for one.
             loop {
                 match lc.slots.pop_front() {

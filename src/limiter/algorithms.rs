@@ -437,6 +437,7 @@ impl Dim {
         }
     }
 
+    #[inline]
     pub fn check(&mut self, now: SimTime, cost: u64) -> Answer {
         match self {
             Dim::Bucket(b) => match b.wait_for(now, cost) {
@@ -451,6 +452,7 @@ impl Dim {
         }
     }
 
+    #[inline]
     pub fn debit(&mut self, now: SimTime, cost: u64, allow_debt: bool) {
         match self {
             Dim::Bucket(b) => b.debit(now, cost, allow_debt),

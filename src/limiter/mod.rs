@@ -244,6 +244,7 @@ impl TokenBucket {
     }
 
     /// How long until `cost_units` would fit: `Some(ZERO)` if it fits now, `None` if never.
+    #[inline]
     pub fn wait_for(&mut self, now: SimTime, cost_units: u64) -> Option<SimDuration> {
         self.refill(now);
         let cost = i128::from(cost_units) * 1000 * self.period_ns;
@@ -520,6 +521,7 @@ impl ModelLimiter {
     }
 
     /// Decides one attempt of `tokens` tokens at `now`, debiting the buckets if it is admitted.
+    #[inline]
     pub fn check(&mut self, now: SimTime, tokens: u64) -> Decision {
         // The default, continuous buckets on both caps: the direct path.
         if let Dim::Bucket(r) = &mut self.requests
@@ -579,6 +581,7 @@ impl ModelLimiter {
     }
 
     /// A 429: the wait, after debiting the rejected attempt where rejections count.
+    #[inline]
     fn refuse(&mut self, now: SimTime, tokens: u64, wait: SimDuration, by: Limit) -> Decision {
         if self.count_rejected {
             self.debit(now, tokens, true);
@@ -595,6 +598,7 @@ impl ModelLimiter {
         }
     }
 
+    #[inline]
     fn debit(&mut self, now: SimTime, tokens: u64, allow_debt: bool) {
         self.requests.debit(now, 1, allow_debt);
         if let Some(b) = &mut self.tokens {

@@ -69,7 +69,7 @@ pub enum Command {
         after_help = "Examples:\n  ratesim compare scenarios/clients.toml --by client=openai-python,anthropic-python,tenacity-cookbook\n  ratesim compare scenarios/burst.toml --by tier=0,1,2\n  ratesim compare scenarios/overload.toml --by client.max_retries=2,5,10\n\nclient= takes preset names or the names of the file's [[clients]] entries (each replaces the\ndefault [client]); tier= takes tier names; any other key is a dotted field path, as a sweep's\nparams take, with TOML values. Every value runs with the same seeds (common random numbers).\nWrites output/<scenario name>/compare/ (or --out DIR): compare.csv, runs.csv, aggregate.csv,\ncompare.png/svg and index.html."
     )]
     Compare(CompareByArgs),
-    /// Find each tier's highest load that meets an SLO, and the cheapest tier for your load
+    /// Find each tier's highest load that meets an SLO, and the cheapest way to meet it at your load
     #[command(
         after_help = "Example:\n  ratesim plan scenarios/plan.toml --slo 'p99<=25s' --slo 'success>=99.9%'\n\nPrints a progress line per load evaluated (stderr), then the table; writes\noutput/<scenario name>/plan/ (or --out DIR): plan.csv, curves.csv, plan.json,\ncapacity.png/svg, amplification.png/svg and index.html.\nExit code 3 when no tier meets the SLO at the scenario's own load (files are still written)."
     )]
@@ -248,7 +248,7 @@ pub struct PricesArgs {
 pub struct ForecastArgs {
     /// Scenario file (with an [account])
     pub file: PathBuf,
-    /// How far ahead: a duration such as 30d or 2w... in d/h units (e.g. 30d, 14d, 72h)
+    /// How far ahead: a duration from 1d, such as 30d, 14d or 72h
     #[arg(long, default_value = "30d")]
     pub horizon: String,
     /// Seed instead of the file's

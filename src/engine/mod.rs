@@ -605,6 +605,7 @@ impl Sim<'_> {
         }
         let scenario = self.scenario;
         let spec = &scenario.streams[req.stream as usize];
+        let policy = &scenario.clients[spec.client].policy;
         let limiter = &mut self.limiters[spec.model];
         let plain = self.plain;
         let tokens = if plain {
@@ -693,7 +694,22 @@ impl Sim<'_> {
                     }
                     return self.queue.schedule(heard, Event::Heard(req, retry_after));
                 }
-                self.decide_inline(req, t, heard, Some(retry_after), observer);
+                let (action, tries) = policy.on_rate_limited(
+                    req.tries,
+                    retry_after,
+                    req.previous_delay,
+                    heard.since(req.arrived),
+                    &mut st.jitter_rng,
+                );
+                let next = Request { tries, ..req };
+                match action {
+                    Action::Retry { after } => self
+                        .queue
+                        .schedule(heard.after(after), Event::Attempt(slept(next, after, true))),
+                    Action::GiveUp { after, cause } => {
+                        self.give_up_after(next, t, heard, after, cause, observer)
+                    }
+                }
             }
         }
     }
@@ -756,26 +772,11 @@ impl Sim<'_> {
             }
             return self.queue.schedule(heard, Event::Heard(req, SERVER_ERROR));
         }
-        self.decide_inline(req, t, heard, None, observer);
-    }
-
-    /// A client without shared state decides after a failure (a 429 with its Retry-After, or
-    /// a server error) at once, as it would when it hears it at `heard`.
-    fn decide_inline<O: Observer>(
-        &mut self,
-        req: Request,
-        t: SimTime,
-        heard: SimTime,
-        retry_after: Option<SimDuration>,
-        observer: &mut O,
-    ) {
-        let scenario = self.scenario;
-        let spec = &scenario.streams[req.stream as usize];
         let policy = &scenario.clients[spec.client].policy;
         let st = &mut self.streams[req.stream as usize];
         let (action, tries) = policy.on_failure(
             req.tries,
-            retry_after,
+            None,
             req.previous_delay,
             heard.since(req.arrived),
             &mut st.jitter_rng,

@@ -1,9 +1,10 @@
 //! Tier and model limits, loaded from data with a source and a date.
 //!
-//! The default catalog is xAI's "Rate Limits" page (2026-06-20), embedded from `data/*.csv`. A
-//! scenario may load its own limits file with the same columns (`model,kind,tier,rps,tpm`), which
-//! is how a later version of the page, or another provider, is modelled. Nothing else in the code
-//! knows a limit.
+//! The default catalog is xAI's "Rate Limits" page (2026-06-20), embedded from
+//! `data/providers/`; the other providers' tables and the dated versions of xAI's are there too
+//! (see [`crate::provider`]). A scenario may load its own limits file: columns by name, `model`,
+//! `tier`, a request cap (`rps` or `rpm`) and any of the other caps of [`CAP_COLUMNS`]. Nothing
+//! else in the code knows a limit.
 
 use std::fmt;
 use std::path::Path;
@@ -11,11 +12,6 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{InputError, Location};
-
-const EMBEDDED_LIMITS: &str = include_str!("../data/xai-limits.csv");
-const EMBEDDED_TIERS: &str = include_str!("../data/xai-tiers.csv");
-const EMBEDDED_LIMITS_NAME: &str = "<embedded>/xai-limits.csv";
-const EMBEDDED_TIERS_NAME: &str = "<embedded>/xai-tiers.csv";
 
 /// A non-negative decimal with at most three decimals, held exactly in thousandths.
 /// Rates and caps are stored this way so that RPS = RPM/48 style values (e.g. 37.5) stay exact.
@@ -121,23 +117,173 @@ impl fmt::Display for TierSel {
     }
 }
 
+/// The caps a limits table can give, by column name: requests per second, minute and day;
+/// tokens per minute and day; input and output tokens per minute; images per minute; and
+/// attempts in service at once.
+pub const CAP_COLUMNS: [&str; 9] = [
+    "rps",
+    "rpm",
+    "rpd",
+    "tpm",
+    "tpd",
+    "itpm",
+    "otpm",
+    "ipm",
+    "concurrent",
+];
+
+/// Text columns a limits table may have besides its caps (`model` and `tier` are required).
+pub const TEXT_COLUMNS: [&str; 7] = ["model", "kind", "tier", "label", "source", "date", "notes"];
+
 /// One row of a limits table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitRow {
     pub model: String,
+    /// `language`, `image`, `video`, ... where the table says (empty otherwise).
     pub kind: String,
     pub tier: TierSel,
-    /// Requests per second.
-    pub rps: Milli,
-    /// Tokens per minute; `None` means the model has no token cap.
-    pub tpm: Option<Milli>,
+    pub limits: ModelLimits,
+    /// The model's name as its source writes it, where it differs from `model`.
+    pub label: String,
+    /// The row's own source and date, where the table gives them per row.
+    pub source: String,
+    pub date: String,
 }
 
-/// The caps that apply to one model at one tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The caps that apply to one model at one tier. Every model has a request cap: per second
+/// (`rps`, as xAI's page states it) or, failing that, per minute (`rpm`, as OpenAI,
+/// Anthropic and Gemini state theirs); the others are optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ModelLimits {
-    pub rps: Milli,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rps: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpd: Option<Milli>,
+    /// Tokens per minute; `None` means the model has no such cap.
     pub tpm: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpd: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub itpm: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otpm: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipm: Option<Milli>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrent: Option<Milli>,
+}
+
+/// The cap that the limiter's requests dimension enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestCap {
+    /// Requests per `period_s` seconds.
+    pub amount: Milli,
+    pub period_s: u64,
+    /// Which limit a 429 of this dimension names.
+    pub limit: crate::limiter::Limit,
+}
+
+impl ModelLimits {
+    /// xAI's shape: requests per second and, optionally, tokens per minute.
+    pub fn rps_tpm(rps: Milli, tpm: Option<Milli>) -> ModelLimits {
+        ModelLimits {
+            rps: Some(rps),
+            tpm,
+            ..ModelLimits::default()
+        }
+    }
+
+    /// The cap by column name (one of [`CAP_COLUMNS`]).
+    pub fn get(&self, column: &str) -> Option<Milli> {
+        match column {
+            "rps" => self.rps,
+            "rpm" => self.rpm,
+            "rpd" => self.rpd,
+            "tpm" => self.tpm,
+            "tpd" => self.tpd,
+            "itpm" => self.itpm,
+            "otpm" => self.otpm,
+            "ipm" => self.ipm,
+            "concurrent" => self.concurrent,
+            _ => None,
+        }
+    }
+
+    /// Sets the cap of a column (one of [`CAP_COLUMNS`]); false for an unknown column.
+    pub fn set(&mut self, column: &str, value: Option<Milli>) -> bool {
+        let slot = match column {
+            "rps" => &mut self.rps,
+            "rpm" => &mut self.rpm,
+            "rpd" => &mut self.rpd,
+            "tpm" => &mut self.tpm,
+            "tpd" => &mut self.tpd,
+            "itpm" => &mut self.itpm,
+            "otpm" => &mut self.otpm,
+            "ipm" => &mut self.ipm,
+            "concurrent" => &mut self.concurrent,
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
+
+    /// The request cap of the requests dimension: `rps` where given, else `rpm`. `None` only
+    /// for limits that validation refuses (every table row and `[[limits]]` entry has one).
+    pub fn request_cap(&self) -> Option<RequestCap> {
+        use crate::limiter::Limit;
+        match (self.rps, self.rpm) {
+            (Some(amount), _) => Some(RequestCap {
+                amount,
+                period_s: 1,
+                limit: Limit::Requests,
+            }),
+            (None, Some(amount)) => Some(RequestCap {
+                amount,
+                period_s: 60,
+                limit: Limit::RequestsPerMinute,
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// The request cap as requests per second (RPM / 60 where the cap is per minute).
+    pub fn requests_per_sec(&self) -> f64 {
+        self.request_cap()
+            .map_or(0.0, |c| c.amount.as_f64() / c.period_s as f64)
+    }
+
+    /// The caps beyond the requests dimension and TPM, each once, in [`CAP_COLUMNS`] order
+    /// (`rpm` only where `rps` is the requests dimension).
+    pub fn extra_caps(&self) -> Vec<crate::limiter::ExtraCap> {
+        use crate::limiter::{ExtraCap, Limit};
+        let mut out = Vec::new();
+        let mut push = |limit: Limit, v: Option<Milli>| {
+            if let Some(amount) = v {
+                out.push(ExtraCap { limit, amount });
+            }
+        };
+        if self.rps.is_some() {
+            push(Limit::RequestsPerMinute, self.rpm);
+        }
+        push(Limit::RequestsPerDay, self.rpd);
+        push(Limit::TokensPerDay, self.tpd);
+        push(Limit::InputTokensPerMinute, self.itpm);
+        push(Limit::OutputTokensPerMinute, self.otpm);
+        push(Limit::ImagesPerMinute, self.ipm);
+        push(Limit::Concurrent, self.concurrent);
+        out
+    }
+
+    /// The caps as `name value` pairs, for tables and messages.
+    pub fn describe(&self) -> String {
+        CAP_COLUMNS
+            .iter()
+            .filter_map(|c| self.get(c).map(|v| format!("{c} {v}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One row of a tiers table.
@@ -146,6 +292,8 @@ pub struct TierRow {
     pub tier: String,
     /// Cumulative spend (USD) that unlocks the tier; `None` where the source gives none (by request).
     pub spend_usd: Option<f64>,
+    /// What else the source requires (a waiting time, a billing account), not modelled.
+    pub notes: String,
 }
 
 /// Where a table came from.
@@ -165,18 +313,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// xAI's published limits, embedded in the binary.
+    /// xAI's published limits (the default version of the `xai` profile), embedded in the
+    /// binary.
     pub fn embedded() -> Catalog {
-        let (limits_provenance, limits) = parse_limits(EMBEDDED_LIMITS_NAME, EMBEDDED_LIMITS)
-            .expect("embedded limits table is valid (checked by a unit test)");
-        let (tiers_provenance, tiers) = parse_tiers(EMBEDDED_TIERS_NAME, EMBEDDED_TIERS)
-            .expect("embedded tiers table is valid (checked by a unit test)");
-        Catalog {
-            limits_provenance,
-            tiers_provenance,
-            limits,
-            tiers,
-        }
+        let p = crate::provider::Profile::get("xai").expect("the xai profile is embedded");
+        let v = p.version(None).expect("the xai profile has a default version");
+        p.catalog(v)
+            .expect("embedded tables are valid (checked by a unit test)")
     }
 
     /// Replaces the limits with those of a user file (same columns); tiers stay as they are
@@ -207,10 +350,7 @@ impl Catalog {
             .find(|r| matches!(&r.tier, TierSel::Named(t) if t == tier));
         exact
             .or_else(|| rows.clone().find(|r| r.tier.matches(tier)))
-            .map(|r| ModelLimits {
-                rps: r.rps,
-                tpm: r.tpm,
-            })
+            .map(|r| r.limits)
     }
 
     /// Model names in table order, each once.
@@ -313,53 +453,111 @@ pub(crate) fn check_header(
     Ok(())
 }
 
-fn parse_limits(name: &str, text: &str) -> Result<(Provenance, Vec<LimitRow>), InputError> {
-    const COLUMNS: [&str; 5] = ["model", "kind", "tier", "rps", "tpm"];
+pub(crate) fn parse_limits(
+    name: &str,
+    text: &str,
+) -> Result<(Provenance, Vec<LimitRow>), InputError> {
     let mut rdr = csv_reader(text);
-    check_header(name, &mut rdr, &COLUMNS)?;
+    let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
+    let header_line = header.position().map_or(1, |p| p.line() as usize);
+    let cols: Vec<String> = header.iter().map(str::to_string).collect();
+    let allowed = || {
+        format!(
+            "columns are model, tier, at least one of rps and rpm, then any of {} and the text columns {}",
+            CAP_COLUMNS[2..].join(", "),
+            TEXT_COLUMNS[..].join(", ")
+        )
+    };
+    for (i, c) in cols.iter().enumerate() {
+        if !CAP_COLUMNS.contains(&c.as_str()) && !TEXT_COLUMNS.contains(&c.as_str()) {
+            return Err(InputError::new(
+                name,
+                format!("unknown column `{c}`; {}", allowed()),
+            )
+            .at(Location::line(header_line)));
+        }
+        if cols[..i].contains(c) {
+            return Err(InputError::new(name, format!("column `{c}` is given twice"))
+                .at(Location::line(header_line)));
+        }
+    }
+    for required in ["model", "tier"] {
+        if !cols.iter().any(|c| c == required) {
+            return Err(InputError::new(
+                name,
+                format!("header `{}` has no `{required}` column; {}", cols.join(","), allowed()),
+            )
+            .at(Location::line(header_line)));
+        }
+    }
+    if !cols.iter().any(|c| c == "rps" || c == "rpm") {
+        return Err(InputError::new(
+            name,
+            format!(
+                "header `{}` has no request cap: give an `rps` or an `rpm` column",
+                cols.join(",")
+            ),
+        )
+        .at(Location::line(header_line)));
+    }
+    let col = |n: &str| cols.iter().position(|c| c == n);
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(name, &e))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
-        let bad = |col: &str, value: &str, allowed: &str| {
+        let bad = |column: &str, value: &str, allowed: &str| {
             InputError::new(name, format!("bad value `{value}`: {allowed}"))
                 .at(Location::line(line))
-                .field(format!("column `{col}`"))
+                .field(format!("column `{column}`"))
         };
-        let model = rec[0].to_string();
+        let text = |n: &str| col(n).map_or(String::new(), |i| rec[i].to_string());
+        let model = text("model");
         if model.is_empty() {
             return Err(bad("model", "", "a model name is required"));
         }
-        let tier = match &rec[2] {
+        let tier = match text("tier").as_str() {
             "" => return Err(bad("tier", "", "a tier name, or `all`")),
             "all" => TierSel::All,
             t => TierSel::Named(t.to_string()),
         };
-        let rps = Milli::parse(&rec[3])
-            .filter(|m| !m.is_zero())
-            .ok_or_else(|| {
-                bad(
-                    "rps",
-                    &rec[3],
-                    "requests per second: a number > 0 with at most 3 decimals",
-                )
-            })?;
-        let tpm = match &rec[4] {
-            "" => None,
-            v => Some(Milli::parse(v).filter(|m| !m.is_zero()).ok_or_else(|| {
-                bad(
-                    "tpm",
+        let mut limits = ModelLimits::default();
+        for cap in CAP_COLUMNS {
+            let Some(i) = col(cap) else { continue };
+            let v = &rec[i];
+            if v.is_empty() {
+                continue;
+            }
+            let request = cap == "rps" || cap == "rpm";
+            let m = Milli::parse(v)
+                .filter(|m| *m >= Milli::from_units(1) || (request && !m.is_zero()));
+            let Some(m) = m else {
+                return Err(bad(
+                    cap,
                     v,
-                    "tokens per minute: a number > 0 with at most 3 decimals, or empty for no token cap",
-                )
-            })?),
-        };
+                    &format!(
+                        "{}: a number {} with at most 3 decimals, or empty for no such cap",
+                        cap_meaning(cap),
+                        if request { "> 0" } else { ">= 1" }
+                    ),
+                ));
+            };
+            limits.set(cap, Some(m));
+        }
+        if limits.request_cap().is_none() {
+            return Err(bad(
+                if col("rps").is_some() { "rps" } else { "rpm" },
+                "",
+                "every row needs a request cap: rps (requests per second) or rpm (requests per minute)",
+            ));
+        }
         let row = LimitRow {
             model,
-            kind: rec[1].to_string(),
+            kind: text("kind"),
             tier,
-            rps,
-            tpm,
+            limits,
+            label: text("label"),
+            source: text("source"),
+            date: text("date"),
         };
         if rows
             .iter()
@@ -379,9 +577,33 @@ fn parse_limits(name: &str, text: &str) -> Result<(Provenance, Vec<LimitRow>), I
     Ok((provenance(name, text), rows))
 }
 
-fn parse_tiers(name: &str, text: &str) -> Result<(Provenance, Vec<TierRow>), InputError> {
+/// What a cap column means, for messages.
+pub fn cap_meaning(column: &str) -> &'static str {
+    match column {
+        "rps" => "requests per second",
+        "rpm" => "requests per minute",
+        "rpd" => "requests per day",
+        "tpm" => "tokens per minute",
+        "tpd" => "tokens per day",
+        "itpm" => "input tokens per minute",
+        "otpm" => "output tokens per minute",
+        "ipm" => "images per minute",
+        "concurrent" => "requests in service at once",
+        _ => "a cap",
+    }
+}
+
+pub(crate) fn parse_tiers(
+    name: &str,
+    text: &str,
+) -> Result<(Provenance, Vec<TierRow>), InputError> {
     let mut rdr = csv_reader(text);
-    check_header(name, &mut rdr, &["tier", "cumulative_spend_usd"])?;
+    let with_notes = rdr.headers().is_ok_and(|h| h.len() == 3);
+    if with_notes {
+        check_header(name, &mut rdr, &["tier", "cumulative_spend_usd", "notes"])?;
+    } else {
+        check_header(name, &mut rdr, &["tier", "cumulative_spend_usd"])?;
+    }
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(name, &e))?;
@@ -421,6 +643,11 @@ fn parse_tiers(name: &str, text: &str) -> Result<(Provenance, Vec<TierRow>), Inp
         rows.push(TierRow {
             tier: rec[0].to_string(),
             spend_usd: spend,
+            notes: if with_notes {
+                rec[2].to_string()
+            } else {
+                String::new()
+            },
         });
     }
     if rows.is_empty() {
@@ -446,16 +673,16 @@ mod tests {
     fn lookups_match_the_reference_table() {
         let c = Catalog::embedded();
         let t0 = c.lookup("grok-4.3", "0").unwrap();
-        assert_eq!(t0.rps, Milli::from_units(30));
+        assert_eq!(t0.rps, Some(Milli::from_units(30)));
         assert_eq!(t0.tpm, Some(Milli::from_units(10_000_000)));
         let t4 = c.lookup("grok-4.20-multi-agent-0309", "4").unwrap();
         assert_eq!(
             (t4.rps, t4.tpm),
-            (Milli::from_units(45), Some(Milli::from_units(21_000_000)))
+            (Some(Milli::from_units(45)), Some(Milli::from_units(21_000_000)))
         );
         // "all tiers" rows apply to every tier and have no token cap.
         let img = c.lookup("grok-imagine-image", "3").unwrap();
-        assert_eq!((img.rps, img.tpm), (Milli::from_units(5), None));
+        assert_eq!((img.rps, img.tpm), (Some(Milli::from_units(5)), None));
         assert_eq!(c.lookup("grok-4.3", "enterprise"), None);
         assert_eq!(c.lookup("no-such-model", "0"), None);
         assert_eq!(c.tier("2").unwrap().spend_usd, Some(250.0));
@@ -483,8 +710,17 @@ mod tests {
         assert_eq!(e.location.line, Some(2));
         assert!(e.to_string().contains("column `rps`"), "{e}");
         assert!(e.to_string().contains("fast"), "{e}");
+        let e = parse_limits("x.csv", "model,tier,rps,speed\nm,0,1,2\n").unwrap_err();
+        assert!(e.to_string().contains("unknown column `speed`"), "{e}");
+        assert_eq!(e.location.line, Some(1));
+        let e = parse_limits("x.csv", "model,tier,tpm\nm,0,5\n").unwrap_err();
+        assert!(e.to_string().contains("no request cap"), "{e}");
+        let e = parse_limits("x.csv", "model,tier,rps,rpm\nm,0,,\n").unwrap_err();
+        assert!(e.to_string().contains("every row needs a request cap"), "{e}");
+        let e = parse_limits("x.csv", "model,tier,rpm,itpm\nm,0,50,0.5\n").unwrap_err();
+        assert!(e.to_string().contains("column `itpm`") && e.to_string().contains(">= 1"), "{e}");
         let e = parse_limits("x.csv", "model,tier,rps\n").unwrap_err();
-        assert!(e.to_string().contains("expected exactly"), "{e}");
+        assert!(e.to_string().contains("no rows"), "{e}");
         let e = parse_limits("x.csv", "model,kind,tier,rps,tpm\nm,language,0,1\n").unwrap_err();
         assert!(e.to_string().contains("4 fields"), "{e}");
         let e = parse_limits("x.csv", "model,kind,tier,rps,tpm\nm,l,0,0,5\n").unwrap_err();

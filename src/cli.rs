@@ -264,13 +264,21 @@ pub struct ForecastArgs {
 
 #[derive(Args, Debug)]
 pub struct LimitsArgs {
+    /// The provider profile: xai (default), openai, anthropic or gemini
+    #[arg(long, default_value = "xai")]
+    pub provider: String,
+    /// A version of the provider's tables (default: the profile's default; for xai,
+    /// 2026-06-20 or V2)
+    #[arg(long = "limits-version", value_name = "VERSION")]
+    pub limits_version: Option<String>,
     /// Only this model
     #[arg(long)]
     pub model: Option<String>,
     /// Only this tier
     #[arg(long, help = tier_help())]
     pub tier: Option<String>,
-    /// Show this limits file (columns model,kind,tier,rps,tpm) instead of the embedded catalog
+    /// Show this limits file (columns by name: model, tier, rps or rpm, and any of rpd, tpm,
+    /// tpd, itpm, otpm, ipm, concurrent) instead of the provider's table
     #[arg(long, value_name = "CSV")]
     pub limits_file: Option<PathBuf>,
 }
@@ -298,7 +306,7 @@ impl From<OverrideArgs> for crate::scenario::Overrides {
 /// `limits --tier` help: the tiers of the built-in table (data, not code).
 fn tier_help() -> String {
     format!(
-        "Only this tier; the built-in table has: {}",
+        "Only this tier; xAI's built-in table has: {}",
         crate::catalog::Catalog::embedded().tier_names().join(", ")
     )
 }

@@ -31,6 +31,7 @@ pub mod limiter;
 pub mod metrics;
 pub mod plan;
 pub mod prices;
+pub mod provider;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

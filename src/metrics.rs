@@ -216,6 +216,8 @@ pub struct TokensByKind {
     pub image: u64,
     pub completion: u64,
     pub reasoning: u64,
+    /// Images (a count, not tokens): what an images-per-minute cap counts.
+    pub images: u64,
 }
 
 impl TokensByKind {
@@ -225,6 +227,7 @@ impl TokensByKind {
         self.image += u64::from(s.image);
         self.completion += s.completion;
         self.reasoning += u64::from(s.reasoning);
+        self.images += u64::from(s.images);
     }
 
     fn add(&mut self, o: &TokensByKind) {
@@ -233,6 +236,7 @@ impl TokensByKind {
         self.image += o.image;
         self.completion += o.completion;
         self.reasoning += o.reasoning;
+        self.images += o.images;
     }
 }
 

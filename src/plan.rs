@@ -563,7 +563,7 @@ pub fn saturation_load(s: &Scenario) -> f64 {
             if rps <= 0.0 {
                 return None;
             }
-            let by_rps = model.limits.rps.as_f64() / rps;
+            let by_rps = model.limits.requests_per_sec() / rps;
             let by_tpm = model
                 .limits
                 .tpm

@@ -284,6 +284,7 @@ mod tests {
             image,
             cached,
             reasoning,
+            images: 0,
         }
     }
 

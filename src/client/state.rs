@@ -54,10 +54,10 @@ impl PaceState {
         let models = models
             .iter()
             .map(|m| {
-                let ((rcap, rps), tok) = ModelLimiter::shape(m, cfg);
+                let ((rcap, rps, period), tok) = ModelLimiter::shape(m, cfg);
                 // At least one request of capacity, as the server's own bucket has.
                 let rcap = scaled(rcap, s).max(Milli::from_units(1)).min(rcap);
-                let req = TokenBucket::new(rcap, scaled(rps, s), SimDuration(NANOS_PER_SEC))
+                let req = TokenBucket::new(rcap, scaled(rps, s), period)
                     .starting_at(cfg.initial_level);
                 let tok = tok.map(|(cap, tpm)| {
                     TokenBucket::new(

@@ -235,7 +235,7 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
     let limiters: Vec<ModelLimiter> = scenario
         .models
         .iter()
-        .map(|m| ModelLimiter::with_extra(&m.limits, &m.extra, &scenario.server))
+        .map(|m| ModelLimiter::new(&m.limits, &scenario.server))
         .collect();
     let caps: Vec<_> = scenario.models.iter().map(|m| m.limits).collect();
     let clients = scenario
@@ -270,7 +270,13 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
             && scenario.server.count_cached
             && scenario.server.capacity.is_none()
             && scenario.server.failure_rate == 0.0
-            && scenario.models.iter().all(|m| m.extra.is_empty()),
+            && scenario.models.iter().all(|m| m.limits.extra_caps().is_empty())
+            // A higher tier may bring caps the starting one has not.
+            && scenario.account.as_ref().is_none_or(|a| {
+                a.ladder
+                    .iter()
+                    .all(|s| s.limits.iter().all(|l| l.extra_caps().is_empty()))
+            }),
     };
     if let Some(t) = sim.account.as_ref().and_then(Account::next_timer) {
         sim.queue.schedule(t, Event::Account);
@@ -627,6 +633,7 @@ impl Sim<'_> {
                         } else {
                             cached
                         },
+                    images: u64::from(req.size.images),
                 },
             )
         } else {

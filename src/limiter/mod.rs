@@ -40,11 +40,12 @@ pub enum Limit {
     TokensPerDay,
     InputTokensPerMinute,
     OutputTokensPerMinute,
+    ImagesPerMinute,
     Concurrent,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 8] = [
+    pub const ALL: [Limit; 9] = [
         Limit::Requests,
         Limit::Tokens,
         Limit::RequestsPerMinute,
@@ -52,6 +53,7 @@ impl Limit {
         Limit::TokensPerDay,
         Limit::InputTokensPerMinute,
         Limit::OutputTokensPerMinute,
+        Limit::ImagesPerMinute,
         Limit::Concurrent,
     ];
 
@@ -64,6 +66,7 @@ impl Limit {
             Limit::TokensPerDay => "tpd",
             Limit::InputTokensPerMinute => "itpm",
             Limit::OutputTokensPerMinute => "otpm",
+            Limit::ImagesPerMinute => "ipm",
             Limit::Concurrent => "concurrent",
         }
     }
@@ -75,7 +78,8 @@ impl Limit {
             Limit::Tokens
             | Limit::RequestsPerMinute
             | Limit::InputTokensPerMinute
-            | Limit::OutputTokensPerMinute => Some(SimDuration(60 * NANOS_PER_SEC)),
+            | Limit::OutputTokensPerMinute
+            | Limit::ImagesPerMinute => Some(SimDuration(60 * NANOS_PER_SEC)),
             Limit::RequestsPerDay | Limit::TokensPerDay => {
                 Some(SimDuration(86_400 * NANOS_PER_SEC))
             }
@@ -98,6 +102,7 @@ pub struct ExtraCap {
 pub struct Costs {
     pub tokens: u64,
     pub input: u64,
+    pub images: u64,
 }
 
 /// Settings of the server-side limiter (every one a documented assumption with a default).
@@ -171,6 +176,8 @@ pub enum Accounting {
     /// Input at admission; output charged as it is produced, counted at completion
     /// (Anthropic's ITPM and OTPM).
     InputThenOutput,
+    /// Input only, at admission; output never counts (Gemini's "tokens per minute (input)").
+    Input,
 }
 
 impl LimiterConfig {
@@ -185,7 +192,7 @@ impl LimiterConfig {
         match self.accounting {
             Accounting::Actual => input + size.generated(),
             Accounting::Reserve => input + max_tokens.unwrap_or_else(|| size.generated()),
-            Accounting::InputThenOutput => input,
+            Accounting::InputThenOutput | Accounting::Input => input,
         }
     }
 
@@ -193,7 +200,7 @@ impl LimiterConfig {
     pub fn settlement(&self, size: &crate::workload::Size, max_tokens: Option<u64>) -> i64 {
         let g = size.generated() as i64;
         match self.accounting {
-            Accounting::Actual => 0,
+            Accounting::Actual | Accounting::Input => 0,
             Accounting::Reserve => g - max_tokens.map_or(g, |m| m as i64),
             Accounting::InputThenOutput => g,
         }
@@ -347,6 +354,8 @@ pub struct RateHeaders {
 #[derive(Clone, Debug)]
 pub struct ModelLimiter {
     requests: Dim,
+    /// The limit the requests dimension enforces: RPS, or RPM where the model has no RPS.
+    request_limit: Limit,
     tokens: Option<Dim>,
     /// More caps (RPM, RPD, TPD, ITPM, OTPM), each a dimension of the configured algorithm.
     extra: Vec<(Limit, Dim)>,
@@ -357,15 +366,11 @@ pub struct ModelLimiter {
 }
 
 impl ModelLimiter {
+    /// The limiter of one model: its request cap (RPS, or RPM), its TPM cap where it has
+    /// one, and every other cap it has, each a dimension of the configured algorithm.
     pub fn new(limits: &ModelLimits, cfg: &LimiterConfig) -> ModelLimiter {
-        let ((req_cap, rps), tok) = ModelLimiter::shape(limits, cfg);
-        let requests = Dim::new(
-            cfg.algorithm,
-            req_cap,
-            rps,
-            SimDuration(NANOS_PER_SEC),
-            cfg.initial_level,
-        );
+        let (req, tok) = ModelLimiter::shape(limits, cfg);
+        let requests = Dim::new(cfg.algorithm, req.0, req.1, req.2, cfg.initial_level);
         let tokens = tok.map(|(cap, tpm)| {
             Dim::new(
                 cfg.tokens_algorithm,
@@ -375,39 +380,45 @@ impl ModelLimiter {
                 cfg.initial_level,
             )
         });
-        ModelLimiter {
+        let mut l = ModelLimiter {
             requests,
+            request_limit: limits
+                .request_cap()
+                .map_or(Limit::Requests, |c| c.limit),
             tokens,
             extra: Vec::new(),
             concurrent: None,
             count_rejected: cfg.count_rejected,
             granularity: cfg.retry_after_granularity,
-        }
-    }
-
-    /// The same limiter with more caps.
-    pub fn with_extra(
-        limits: &ModelLimits,
-        extra: &[ExtraCap],
-        cfg: &LimiterConfig,
-    ) -> ModelLimiter {
-        let mut l = ModelLimiter::new(limits, cfg);
-        for cap in extra {
-            match cap.limit.period() {
-                Some(period) => {
-                    let algorithm = match cap.limit {
-                        Limit::RequestsPerMinute | Limit::RequestsPerDay => cfg.algorithm,
-                        _ => cfg.tokens_algorithm,
-                    };
-                    l.extra.push((
-                        cap.limit,
-                        Dim::new(algorithm, cap.amount, cap.amount, period, cfg.initial_level),
-                    ));
-                }
+        };
+        for cap in limits.extra_caps() {
+            match ModelLimiter::extra_dim(cap, cfg, cfg.initial_level) {
+                Some(d) => l.extra.push((cap.limit, d)),
                 None => l.concurrent = Some((cap.amount.0 / 1000, 0)),
             }
         }
         l
+    }
+
+    /// The dimension of one more cap (`None` for the concurrency cap, which is a count).
+    fn extra_dim(cap: ExtraCap, cfg: &LimiterConfig, level: Milli) -> Option<Dim> {
+        let period = cap.limit.period()?;
+        let algorithm = match cap.limit {
+            Limit::RequestsPerMinute | Limit::RequestsPerDay => cfg.algorithm,
+            _ => cfg.tokens_algorithm,
+        };
+        let capacity = ModelLimiter::extra_capacity(cap, cfg, period);
+        Some(Dim::new(algorithm, capacity, cap.amount, period, level))
+    }
+
+    /// A per-time cap holds one period's amount; with a quantum, a per-minute cap holds its
+    /// rate × quantum (at least one unit) and a daily one is kept whole.
+    fn extra_capacity(cap: ExtraCap, cfg: &LimiterConfig, period: SimDuration) -> Milli {
+        let per_minute = period.0 == 60 * NANOS_PER_SEC;
+        cfg.quantum.filter(|_| per_minute).map_or(cap.amount, |q| {
+            let x = u128::from(cap.amount.0) * u128::from(q.0) / u128::from(period.0);
+            Milli(u64::try_from(x).unwrap_or(u64::MAX).max(1000))
+        })
     }
 
     /// Decides one attempt at `now` against every cap, the extra ones included (`costs`: the
@@ -420,6 +431,7 @@ impl ModelLimiter {
             Limit::RequestsPerMinute | Limit::RequestsPerDay => 1,
             Limit::TokensPerDay => costs.tokens,
             Limit::InputTokensPerMinute => costs.input,
+            Limit::ImagesPerMinute => costs.images,
             // Output is charged as it is produced; an attempt needs the bucket not in debt.
             _ => 0,
         };
@@ -487,12 +499,12 @@ impl ModelLimiter {
                 by: if y > x {
                     Limit::Tokens
                 } else {
-                    Limit::Requests
+                    self.request_limit
                 },
             },
             (Answer::Wait(x), _) => Decision::Limited {
                 retry_after: x.round_up_to(self.granularity),
-                by: Limit::Requests,
+                by: self.request_limit,
             },
             (_, Answer::Wait(y)) => Decision::Limited {
                 retry_after: y.round_up_to(self.granularity),
@@ -545,7 +557,7 @@ impl ModelLimiter {
             let by = if wait_tokens > wait_requests {
                 Limit::Tokens
             } else {
-                Limit::Requests
+                self.request_limit
             };
             return self.refuse(now, tokens, wait, by);
         }
@@ -556,17 +568,17 @@ impl ModelLimiter {
         };
         let (wait, delay, by) = match (a, b) {
             (Answer::Never, _) | (_, Answer::Never) => return Decision::NeverFits,
-            (Answer::Fits(x), Answer::Fits(y)) => (SimDuration::ZERO, x.max(y), Limit::Requests),
+            (Answer::Fits(x), Answer::Fits(y)) => (SimDuration::ZERO, x.max(y), self.request_limit),
             (Answer::Wait(x), Answer::Wait(y)) => (
                 x.max(y),
                 SimDuration::ZERO,
                 if y > x {
                     Limit::Tokens
                 } else {
-                    Limit::Requests
+                    self.request_limit
                 },
             ),
-            (Answer::Wait(x), Answer::Fits(_)) => (x, SimDuration::ZERO, Limit::Requests),
+            (Answer::Wait(x), Answer::Fits(_)) => (x, SimDuration::ZERO, self.request_limit),
             (Answer::Fits(_), Answer::Wait(y)) => (y, SimDuration::ZERO, Limit::Tokens),
         };
         if wait == SimDuration::ZERO {
@@ -619,31 +631,62 @@ impl ModelLimiter {
         r.max(t).max(SimDuration(1))
     }
 
-    /// The caps change at `now` (the team moved up a tier): each bucket takes its new capacity
-    /// and rate and keeps its level, capped at the new capacity. A model that had no token cap
-    /// and gets one starts that bucket full.
+    /// The caps change at `now` (the team moved up a tier): each dimension takes its new
+    /// capacity and rate and keeps its level, capped at the new capacity. A cap that appears
+    /// starts full; one that disappears is dropped.
     pub fn retune(&mut self, now: SimTime, limits: &ModelLimits, cfg: &LimiterConfig) {
-        let ((req_cap, rps), tok) = ModelLimiter::shape(limits, cfg);
-        self.requests.retune(now, req_cap, rps);
+        let (req, tok) = ModelLimiter::shape(limits, cfg);
+        let new_limit = limits.request_cap().map_or(Limit::Requests, |c| c.limit);
+        if new_limit == self.request_limit {
+            self.requests.retune(now, req.0, req.1);
+        } else {
+            // The request cap changes period (RPS to RPM): a new dimension, full.
+            // (A dimension built full at time zero is full at any later time.)
+            self.requests = Dim::new(cfg.algorithm, req.0, req.1, req.2, Milli::from_units(1));
+            self.request_limit = new_limit;
+        }
         match (&mut self.tokens, tok) {
             (Some(b), Some((cap, tpm))) => b.retune(now, cap, tpm),
             (None, Some((cap, tpm))) => {
-                // A token cap appears: its dimension starts full, as of now.
-                let mut b = TokenBucket::new(cap, tpm, SimDuration(60 * NANOS_PER_SEC));
-                b.last = now;
-                self.tokens = Some(match cfg.tokens_algorithm {
-                    Algorithm::TokenBucket => Dim::Bucket(b),
-                    other => Dim::new(
-                        other,
-                        cap,
-                        tpm,
-                        SimDuration(60 * NANOS_PER_SEC),
-                        Milli::from_units(1),
-                    ),
-                });
+                // A token cap appears: its dimension starts full.
+                self.tokens = Some(Dim::new(
+                    cfg.tokens_algorithm,
+                    cap,
+                    tpm,
+                    SimDuration(60 * NANOS_PER_SEC),
+                    Milli::from_units(1),
+                ));
             }
             (_, None) => self.tokens = None,
         }
+        let mut extra = Vec::new();
+        let mut concurrent = None;
+        for cap in limits.extra_caps() {
+            let Some(period) = cap.limit.period() else {
+                let used = self.concurrent.map_or(0, |(_, used)| used);
+                concurrent = Some((cap.amount.0 / 1000, used));
+                continue;
+            };
+            let old = self.extra.iter().position(|(l, _)| *l == cap.limit);
+            match old {
+                Some(i) => {
+                    let (_, mut d) = self.extra.swap_remove(i);
+                    d.retune(
+                        now,
+                        ModelLimiter::extra_capacity(cap, cfg, period),
+                        cap.amount,
+                    );
+                    extra.push((cap.limit, d));
+                }
+                None => {
+                    if let Some(d) = ModelLimiter::extra_dim(cap, cfg, Milli::from_units(1)) {
+                        extra.push((cap.limit, d));
+                    }
+                }
+            }
+        }
+        self.extra = extra;
+        self.concurrent = concurrent;
     }
 
     /// Settles a completed request's tokens: `delta` > 0 is charged (the level may go into
@@ -666,12 +709,13 @@ impl ModelLimiter {
         }
     }
 
-    /// The (capacity, rate) of the requests bucket and, where there is one, the tokens bucket,
-    /// as the limiter was built: what a client paces against.
+    /// The (capacity, rate, period) of the requests dimension and, where there is one, the
+    /// (capacity, rate per minute) of the tokens dimension, as the limiter is built: what a
+    /// client paces against.
     pub fn shape(
         limits: &ModelLimits,
         cfg: &LimiterConfig,
-    ) -> ((Milli, Milli), Option<(Milli, Milli)>) {
+    ) -> ((Milli, Milli, SimDuration), Option<(Milli, Milli)>) {
         // With a quantum, a dimension holds its rate × quantum (at least one request).
         let quantum = |rate: Milli, period_s: u64| -> Option<Milli> {
             cfg.quantum.map(|q| {
@@ -680,14 +724,20 @@ impl ModelLimiter {
                 Milli(u64::try_from(x).unwrap_or(u64::MAX).max(1))
             })
         };
+        let rc = limits.request_cap().unwrap_or(crate::catalog::RequestCap {
+            amount: Milli::from_units(1),
+            period_s: 1,
+            limit: Limit::Requests,
+        });
         (
             (
                 cfg.request_burst.unwrap_or_else(|| {
-                    quantum(limits.rps, 1)
-                        .unwrap_or(limits.rps)
+                    quantum(rc.amount, rc.period_s)
+                        .unwrap_or(rc.amount)
                         .max(Milli::from_units(1))
                 }),
-                limits.rps,
+                rc.amount,
+                SimDuration(rc.period_s * NANOS_PER_SEC),
             ),
             limits.tpm.map(|tpm| {
                 (
@@ -714,10 +764,7 @@ mod tests {
     }
 
     fn limits(rps: u64, tpm: Option<u64>) -> ModelLimits {
-        ModelLimits {
-            rps: Milli::from_units(rps),
-            tpm: tpm.map(Milli::from_units),
-        }
+        ModelLimits::rps_tpm(Milli::from_units(rps), tpm.map(Milli::from_units))
     }
 
     #[test]
@@ -816,10 +863,7 @@ mod tests {
     #[test]
     fn a_cap_below_one_request_per_second_still_admits() {
         // 20 RPM = 0.333 RPS: the bucket holds one request and refills every 3 s.
-        let lim = ModelLimits {
-            rps: Milli(333),
-            tpm: None,
-        };
+        let lim = ModelLimits::rps_tpm(Milli(333), None);
         let mut l = ModelLimiter::new(&lim, &LimiterConfig::default());
         assert!(l.fits(1));
         assert_eq!(l.check(SimTime::ZERO, 1), Decision::Admit);
@@ -830,10 +874,7 @@ mod tests {
     #[test]
     fn fractional_rates_are_exact() {
         // 37.5 RPS (RPM/48 style): 75 admitted per 2 s after the burst, exactly.
-        let lim = ModelLimits {
-            rps: Milli(37_500),
-            tpm: None,
-        };
+        let lim = ModelLimits::rps_tpm(Milli(37_500), None);
         let mut l = ModelLimiter::new(&lim, &LimiterConfig::default());
         let mut admitted = 0;
         // Offer one attempt every ms for 10 s.

@@ -76,8 +76,8 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder, tier_changes: &[(f64, Str
         .models
         .iter()
         .map(|m| HLine {
-            y: m.limits.rps.as_f64(),
-            label: format!("{} RPS cap ({})", m.name, m.limits.rps),
+            y: m.limits.requests_per_sec(),
+            label: format!("{} request cap ({})", m.name, request_cap_label(&m.limits)),
         })
         .collect();
     // Tier changes: a mark where each happened, and the RPS caps of each tier reached.
@@ -96,8 +96,13 @@ pub fn timeseries(scenario: &Scenario, rec: &Recorder, tier_changes: &[(f64, Str
             {
                 for (m, lim) in scenario.models.iter().zip(&step.limits) {
                     caps.push(HLine {
-                        y: lim.rps.as_f64(),
-                        label: format!("{} RPS cap at tier {} ({})", m.name, step.tier, lim.rps),
+                        y: lim.requests_per_sec(),
+                        label: format!(
+                            "{} request cap at tier {} ({})",
+                            m.name,
+                            step.tier,
+                            request_cap_label(lim)
+                        ),
                     });
                 }
             }
@@ -675,5 +680,14 @@ pub fn lines(
         cols: 1,
         width: 1100,
         height: 560,
+    }
+}
+
+/// `30 RPS`, or `500 RPM = 8.33/s`.
+fn request_cap_label(l: &crate::catalog::ModelLimits) -> String {
+    match l.request_cap() {
+        Some(c) if c.period_s == 1 => format!("{} RPS", c.amount),
+        Some(c) => format!("{} RPM = {:.2}/s", c.amount, l.requests_per_sec()),
+        None => "none".into(),
     }
 }

@@ -217,12 +217,17 @@ impl Totals {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ModelSummary {
     pub model: String,
-    pub rps_cap: Milli,
+    /// Every cap of the model (at the starting tier).
+    pub caps: crate::catalog::ModelLimits,
+    pub rps_cap: Option<Milli>,
     pub tpm_cap: Option<Milli>,
-    /// Admitted attempts / (RPS × simulated seconds).
+    /// Admitted attempts / (the request cap × simulated seconds): the cap is the RPS, or
+    /// RPM / 60 for a model whose request cap is per minute.
     pub rps_utilisation: f64,
     /// Admitted tokens / (TPM / 60 × simulated seconds); `null` without a token cap.
     pub tpm_utilisation: Option<f64>,
+    /// Every cap's share used, in the order of the limits table's columns.
+    pub utilisation: Vec<CapUse>,
     #[serde(flatten)]
     pub totals: Totals,
 }
@@ -354,15 +359,26 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
             } else {
                 (c.admitted, c.tokens_admitted, simulated.0 as f64 / 1e9)
             };
+            let rps_utilisation = admitted as f64 / (m.limits.requests_per_sec() * secs);
+            let tpm_utilisation = m
+                .limits
+                .tpm
+                .map(|t| tokens as f64 / (t.as_f64() / 60.0 * secs));
             ModelSummary {
                 model: m.name.clone(),
+                caps: m.limits,
                 rps_cap: m.limits.rps,
                 tpm_cap: m.limits.tpm,
-                rps_utilisation: admitted as f64 / (m.limits.rps.as_f64() * secs),
-                tpm_utilisation: m
-                    .limits
-                    .tpm
-                    .map(|t| tokens as f64 / (t.as_f64() / 60.0 * secs)),
+                rps_utilisation,
+                tpm_utilisation,
+                utilisation: cap_uses(
+                    &m.limits,
+                    &c,
+                    &scenario.server,
+                    rps_utilisation,
+                    tpm_utilisation,
+                    simulated_s,
+                ),
                 totals: Totals::of(&c, window_s, simulated_s, priced),
             }
         })
@@ -568,4 +584,53 @@ impl Summary {
 /// Index of a metric in [`METRICS`].
 pub fn metric_index(name: &str) -> Option<usize> {
     METRICS.iter().position(|m| *m == name)
+}
+
+/// How much of one cap a run used.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CapUse {
+    /// The cap's column name: `rps`, `rpm`, `rpd`, `tpm`, `tpd`, `itpm`, `otpm`, `ipm` or
+    /// `concurrent`.
+    pub cap: &'static str,
+    pub limit: Milli,
+    /// What was used over the measured span, as a share of what the cap allows over it (for
+    /// `concurrent`: the mean number in service over the cap).
+    pub used: f64,
+}
+
+/// The share of each cap used: the request cap and TPM as measured from the time series; the
+/// others from what was admitted after the warm-up (`c`) over `secs`.
+fn cap_uses(
+    l: &crate::catalog::ModelLimits,
+    c: &Counters,
+    server: &crate::limiter::LimiterConfig,
+    request_use: f64,
+    tpm_use: Option<f64>,
+    secs: f64,
+) -> Vec<CapUse> {
+    let k = &c.tokens_by_kind;
+    let input = k.prompt + k.image - if server.count_cached { 0 } else { k.cached };
+    let output = k.completion + k.reasoning;
+    let served_s = c.split_all_ns[2] as f64 / 1e9;
+    let primary = l.request_cap().map(|r| r.limit);
+    crate::catalog::CAP_COLUMNS
+        .iter()
+        .filter_map(|&cap| {
+            let limit = l.get(cap)?;
+            let per = |amount: u64, period_s: f64| amount as f64 / (limit.as_f64() / period_s * secs);
+            let used = match cap {
+                "rps" => request_use,
+                "rpm" if primary == Some(crate::limiter::Limit::RequestsPerMinute) => request_use,
+                "rpm" => per(c.admitted, 60.0),
+                "rpd" => per(c.admitted, 86_400.0),
+                "tpm" => tpm_use?,
+                "tpd" => per(c.tokens_admitted, 86_400.0),
+                "itpm" => per(input, 60.0),
+                "otpm" => per(output, 60.0),
+                "ipm" => per(k.images, 60.0),
+                _ => served_s / secs / limit.as_f64(),
+            };
+            Some(CapUse { cap, limit, used })
+        })
+        .collect()
 }

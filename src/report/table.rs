@@ -226,12 +226,24 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
         .models
         .iter()
         .map(|m| {
-            let tpm = match (m.tpm_cap, m.tpm_utilisation) {
-                (Some(cap), Some(u)) => format!("TPM {cap}: {:.1}% used", 100.0 * u),
-                _ => "no TPM cap".to_string(),
-            };
+            let mut caps: Vec<String> = m
+                .utilisation
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{} {}: {:.1}% {}",
+                        u.cap.to_uppercase(),
+                        u.limit,
+                        100.0 * u.used,
+                        if u.cap == "concurrent" { "busy" } else { "used" }
+                    )
+                })
+                .collect();
+            if m.tpm_cap.is_none() && m.caps.itpm.is_none() {
+                caps.push("no TPM cap".to_string());
+            }
             format!(
-                "{}{}: RPS {}: {:.1}% used | {tpm} | {} tokens admitted",
+                "{}{}: {} | {} tokens admitted",
                 m.model,
                 match &s.account {
                     Some(a) if !a.tier_changes.is_empty() => format!(
@@ -240,8 +252,7 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
                     ),
                     _ => String::new(),
                 },
-                m.rps_cap,
-                100.0 * m.rps_utilisation,
+                caps.join(" | "),
                 m.totals.tokens_admitted
             )
         })

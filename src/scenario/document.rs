@@ -32,21 +32,31 @@ pub struct Document {
     pub(super) catalogs: CatalogCache,
 }
 
-/// Catalogs by (limits file, tiers file), shared by every variant of a document.
+/// Catalogs by (provider, version, limits file, tiers file), shared by every variant of a
+/// document.
 #[derive(Clone, Debug, Default)]
 pub(super) struct CatalogCache(std::sync::Arc<std::sync::Mutex<Vec<CachedCatalog>>>);
 
-pub(super) type CachedCatalog = ((Option<PathBuf>, Option<PathBuf>), std::sync::Arc<Catalog>);
+pub(super) type CachedCatalog = (
+    (String, String, Option<PathBuf>, Option<PathBuf>),
+    std::sync::Arc<Catalog>,
+);
 
 impl CatalogCache {
     /// The catalog for these files, read once; an error is not kept (it ends the command).
     pub(super) fn get(
         &self,
+        (provider, version): (&str, &str),
         limits: Option<&Path>,
         tiers: Option<&Path>,
         read: impl FnOnce() -> Result<Catalog, InputError>,
     ) -> Result<std::sync::Arc<Catalog>, InputError> {
-        let key = (limits.map(Path::to_path_buf), tiers.map(Path::to_path_buf));
+        let key = (
+            provider.to_string(),
+            version.to_string(),
+            limits.map(Path::to_path_buf),
+            tiers.map(Path::to_path_buf),
+        );
         let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());

@@ -70,6 +70,8 @@ pub struct Scenario {
     pub tier: String,
     /// Spend (USD) that unlocks the tier, where the tiers table gives one.
     pub tier_spend_usd: Option<f64>,
+    /// The provider profile: its name, the version of its tables, and every assumption kept.
+    pub provider: crate::provider::ProviderInfo,
     pub limits_provenance: Provenance,
     pub tiers_provenance: Provenance,
     pub prices_provenance: Provenance,
@@ -200,9 +202,6 @@ pub struct ModelSpec {
     pub limits: ModelLimits,
     /// `catalog` or `inline`.
     pub limits_from: String,
-    /// Caps beyond RPS and TPM (inline `[[limits]]` only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub extra: Vec<crate::limiter::ExtraCap>,
     /// Token prices, where the price table or `[[prices]]` has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prices: Option<crate::prices::TokenPrices>,
@@ -279,6 +278,8 @@ struct RawScenario {
     stop_at: Option<Dur>,
     warmup: Option<Dur>,
     tier: Option<Tier>,
+    provider: Option<String>,
+    limits_version: Option<String>,
     limits_file: Option<String>,
     prices_file: Option<String>,
     #[serde(default)]
@@ -355,10 +356,34 @@ fn validate(
             _ => p.to_path_buf(),
         }
     };
+    let provider_name = raw.provider.as_deref().unwrap_or("xai");
+    let Some(profile) = crate::provider::Profile::get(provider_name) else {
+        return Err(ctx.err(
+            "provider",
+            format!(
+                "unknown provider {provider_name:?}; allowed: {} (or any provider, with limits_file, tiers_file and [server] settings)",
+                crate::provider::PROVIDERS.join(", ")
+            ),
+        ));
+    };
+    let Some(version) = profile.version(raw.limits_version.as_deref()) else {
+        return Err(ctx.err(
+            "limits_version",
+            format!(
+                "unknown version {:?} of the {provider_name} tables; allowed: {}",
+                raw.limits_version.as_deref().unwrap_or(""),
+                profile.version_names()
+            ),
+        ));
+    };
     let limits_path = raw.limits_file.as_deref().map(resolve);
     let tiers_path = raw.tiers_file.as_deref().map(resolve);
-    let catalog = catalogs.get(limits_path.as_deref(), tiers_path.as_deref(), || {
-        let mut catalog = Catalog::embedded();
+    let catalog = catalogs.get(
+        (&profile.name, &version.id),
+        limits_path.as_deref(),
+        tiers_path.as_deref(),
+        || {
+        let mut catalog = profile.catalog(version)?;
         if let (Some(f), Some(path)) = (&raw.limits_file, &limits_path) {
             catalog = catalog.with_limits_file(path).map_err(|e| {
                 if e.location.line.is_none() && e.message.starts_with("cannot read") {
@@ -378,7 +403,8 @@ fn validate(
             })?;
         }
         Ok(catalog)
-    })?;
+    },
+    )?;
     let tier = match (&raw.tier, &raw.account) {
         (Some(t), _) => t.0.clone(),
         (None, Some(a)) => {
@@ -419,7 +445,6 @@ fn validate(
     }
 
     let mut inline: Vec<(String, ModelLimits)> = Vec::new();
-    let mut inline_extra: Vec<(String, Vec<crate::limiter::ExtraCap>)> = Vec::new();
     for (i, l) in raw.limits.iter().enumerate() {
         let path = format!("limits[{i}]");
         if l.model.is_empty() {
@@ -431,40 +456,37 @@ fn validate(
                 format!("model {:?} already has inline limits", l.model),
             ));
         }
-        let rps = milli(ctx, &format!("{path}.rps"), l.rps, "requests per second")?;
-        let tpm = match l.tpm {
-            Some(t) => Some(milli(ctx, &format!("{path}.tpm"), t, "tokens per minute")?),
-            None => None,
-        };
-        let mut extra = Vec::new();
-        for (key, v, limit) in [
-            ("rpm", l.rpm, crate::limiter::Limit::RequestsPerMinute),
-            ("rpd", l.rpd, crate::limiter::Limit::RequestsPerDay),
-            ("tpd", l.tpd, crate::limiter::Limit::TokensPerDay),
-            ("itpm", l.itpm, crate::limiter::Limit::InputTokensPerMinute),
-            ("otpm", l.otpm, crate::limiter::Limit::OutputTokensPerMinute),
-            (
-                "concurrent",
-                l.concurrent,
-                crate::limiter::Limit::Concurrent,
-            ),
-        ] {
-            if let Some(x) = v {
-                let amount = milli(ctx, &format!("{path}.{key}"), x, key)?;
-                if amount < Milli::from_units(1) {
-                    return Err(ctx.err(
-                        &format!("{path}.{key}"),
-                        format!(
-                            "value {} is not allowed: a cap holds at least 1",
-                            fmt_num(x)
-                        ),
-                    ));
-                }
-                extra.push(crate::limiter::ExtraCap { limit, amount });
+        let mut limits = ModelLimits::default();
+        for (key, v) in l.caps() {
+            let Some(x) = v else { continue };
+            let amount = milli(
+                ctx,
+                &format!("{path}.{key}"),
+                x,
+                crate::catalog::cap_meaning(key),
+            )?;
+            let request = key == "rps" || key == "rpm";
+            if amount < Milli::from_units(1) && !request {
+                return Err(ctx.err(
+                    &format!("{path}.{key}"),
+                    format!(
+                        "value {} is not allowed: a cap holds at least 1",
+                        fmt_num(x)
+                    ),
+                ));
             }
+            limits.set(key, Some(amount));
         }
-        inline_extra.push((l.model.clone(), extra));
-        inline.push((l.model.clone(), ModelLimits { rps, tpm }));
+        if limits.request_cap().is_none() {
+            return Err(ctx.err(
+                &path,
+                format!(
+                    "model {:?} needs a request cap: rps (requests per second) or rpm (requests per minute)",
+                    l.model
+                ),
+            ));
+        }
+        inline.push((l.model.clone(), limits));
     }
 
     let known_model =
@@ -476,7 +498,31 @@ fn validate(
         ctx,
         &known_model,
     )?;
-    let server = validate_server(raw.server.as_ref(), ctx)?;
+    let profile_server = profile_server(&profile)?;
+    let server = validate_server(raw.server.as_ref(), ctx, profile_server.clone())?;
+    let mut provider = profile.info(version);
+    if let Some(rs) = &raw.server {
+        for key in server_keys_given(rs) {
+            if let Some(a) = provider
+                .assumptions
+                .iter()
+                .position(|a| a.setting == format!("server.{key}"))
+            {
+                let a = provider.assumptions.remove(a);
+                provider.overridden.push(format!(
+                    "server.{key} (the profile's {} replaced by the scenario's)",
+                    a.value
+                ));
+            }
+        }
+    }
+    if raw.limits_file.is_some() || raw.tiers_file.is_some() {
+        provider.overridden.push(format!(
+            "tables: {}{}",
+            raw.limits_file.as_deref().map_or(String::new(), |f| format!("limits_file {f:?} ")),
+            raw.tiers_file.as_deref().map_or(String::new(), |f| format!("tiers_file {f:?}"))
+        ).trim_end().to_string());
+    }
     let default_client = match &raw.client {
         Some(c) => {
             if c.name.is_some() {
@@ -578,11 +624,6 @@ fn validate(
                 };
                 models.push(ModelSpec {
                     name: s.model.clone(),
-                    extra: inline_extra
-                        .iter()
-                        .find(|(m, _)| *m == s.model)
-                        .map(|(_, e)| e.clone())
-                        .unwrap_or_default(),
                     limits,
                     limits_from: from.to_string(),
                     prices: inline_prices
@@ -694,7 +735,7 @@ fn validate(
                 if server.accounting == crate::limiter::Accounting::Reserve {
                     return Err(ctx.err(
                         &format!("{path}.max_tokens"),
-                        "missing: with server.token_accounting = \"reserve\" every stream needs max_tokens (what the server reserves at admission)",
+                        format!("missing: with server.token_accounting = \"reserve\"{} every stream needs max_tokens (what the server reserves at admission)", if raw.server.as_ref().is_some_and(|r| r.token_accounting.is_some()) { String::new() } else { format!(" (the {} profile's, which documents it)", profile.name) }),
                     ));
                 }
                 None
@@ -826,6 +867,7 @@ fn validate(
             warmup,
             tier,
             tier_spend_usd,
+            provider,
             limits_provenance: catalog.limits_provenance.clone(),
             tiers_provenance: catalog.tiers_provenance.clone(),
             prices_provenance: price_catalog.provenance.clone(),
@@ -866,7 +908,7 @@ completion_tokens = { dist = "uniform", min = 10, max = 20 }
         let (s, w) = parse_str(MINIMAL).unwrap();
         assert!(w.is_empty());
         assert_eq!(s.tier, "0");
-        assert_eq!(s.models[0].limits.rps, Milli::from_units(30));
+        assert_eq!(s.models[0].limits.rps, Some(Milli::from_units(30)));
         assert_eq!(s.streams[0].name, "grok-4.3");
         assert_eq!(
             s.clients[s.streams[0].client].policy.preset.as_deref(),
@@ -915,7 +957,7 @@ completion_tokens = { dist = "uniform", min = 10, max = 20 }
         let src = MINIMAL.replace("model = \"grok-4.3\"", "model = \"mine\"")
             + "\n[[limits]]\nmodel = \"mine\"\nrps = 2.5\ntpm = 1000\n";
         let (s, w) = parse_str(&src).unwrap();
-        assert_eq!(s.models[0].limits.rps, Milli(2_500));
+        assert_eq!(s.models[0].limits.rps, Some(Milli(2_500)));
         assert_eq!(s.models[0].limits_from, "inline");
         // constant 100 + up to 20 tokens always fit in 1000.
         assert!(w.is_empty());

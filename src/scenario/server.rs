@@ -6,16 +6,35 @@ use super::*;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimit {
     pub(super) model: String,
-    pub(super) rps: f64,
+    /// The request cap: per second, or (without `rps`) per minute.
+    pub(super) rps: Option<f64>,
     pub(super) tpm: Option<f64>,
     /// More caps: requests per minute and per day, tokens per day, input and output tokens
-    /// per minute, attempts in service at once.
+    /// per minute, images per minute, attempts in service at once.
     pub(super) rpm: Option<f64>,
     pub(super) rpd: Option<f64>,
     pub(super) tpd: Option<f64>,
     pub(super) itpm: Option<f64>,
     pub(super) otpm: Option<f64>,
+    pub(super) ipm: Option<f64>,
     pub(super) concurrent: Option<f64>,
+}
+
+impl RawLimit {
+    /// The caps by column name, in [`crate::catalog::CAP_COLUMNS`] order.
+    pub(super) fn caps(&self) -> [(&'static str, Option<f64>); 9] {
+        [
+            ("rps", self.rps),
+            ("rpm", self.rpm),
+            ("rpd", self.rpd),
+            ("tpm", self.tpm),
+            ("tpd", self.tpd),
+            ("itpm", self.itpm),
+            ("otpm", self.otpm),
+            ("ipm", self.ipm),
+            ("concurrent", self.concurrent),
+        ]
+    }
 }
 
 #[derive(Deserialize)]
@@ -83,11 +102,13 @@ fn algorithm(
     })
 }
 
+/// The server settings: `base` (the provider profile's), with the file's `[server]` over it.
 pub(super) fn validate_server(
     raw: Option<&RawServer>,
     ctx: &Ctx,
+    base: LimiterConfig,
 ) -> Result<LimiterConfig, InputError> {
-    let mut cfg = LimiterConfig::default();
+    let mut cfg = base;
     let Some(raw) = raw else { return Ok(cfg) };
     if let Some(b) = raw.request_burst {
         let m = milli(
@@ -180,21 +201,31 @@ pub(super) fn validate_server(
             "actual" => T::Actual,
             "reserve" => T::Reserve,
             "input-then-output" => T::InputThenOutput,
+            "input" => T::Input,
             other => {
                 return Err(ctx.err(
                     "server.token_accounting",
-                    format!("unknown value {other:?}; allowed: \"actual\" (every token at admission), \"reserve\" (prompt + max_tokens at admission, the unused part refunded), \"input-then-output\" (input at admission, output as produced)"),
+                    format!("unknown value {other:?}; allowed: \"actual\" (every token at admission), \"reserve\" (prompt + max_tokens at admission, the unused part refunded), \"input-then-output\" (input at admission, output as produced), \"input\" (input only, at admission)"),
                 ));
             }
         };
-        if cfg.accounting != T::Actual
-            && matches!(cfg.tokens_algorithm, crate::limiter::Algorithm::SlidingLog)
-        {
-            return Err(ctx.err(
-                "server.token_accounting",
-                "refunds and later charges need a token bucket, GCRA, discrete refill, window counter or queue: not tokens_algorithm = \"sliding-log\"",
-            ));
-        }
+    }
+    if matches!(
+        cfg.accounting,
+        crate::limiter::Accounting::Reserve | crate::limiter::Accounting::InputThenOutput
+    ) && matches!(cfg.tokens_algorithm, crate::limiter::Algorithm::SlidingLog)
+    {
+        let field = if raw.token_accounting.is_some() {
+            "server.token_accounting"
+        } else if raw.tokens_algorithm.is_some() {
+            "server.tokens_algorithm"
+        } else {
+            "server.algorithm"
+        };
+        return Err(ctx.err(
+            field,
+            "refunds and later charges (token_accounting \"reserve\" or \"input-then-output\", which the provider profile may set) need a token bucket, GCRA, discrete refill, window counter or queue: not tokens_algorithm = \"sliding-log\"",
+        ));
     }
     if let Some(c) = raw.count_cached {
         cfg.count_cached = c;
@@ -262,4 +293,46 @@ pub(super) fn validate_server(
             })?;
     }
     Ok(cfg)
+}
+
+/// The server settings of a provider profile (its `[server]` table, validated as a scenario's
+/// would be).
+pub(super) fn profile_server(
+    profile: &crate::provider::Profile,
+) -> Result<LimiterConfig, InputError> {
+    let file = format!("<embedded>/providers/{}.toml", profile.name);
+    let raw = RawServer::deserialize(toml::Value::Table(profile.server.clone()))
+        .map_err(|e| InputError::new(&file, format!("[server]: {}", e.message())))?;
+    let ctx = Ctx {
+        file: &file,
+        source: "",
+        doc: std::cell::OnceCell::new(),
+        base_dir: None,
+    };
+    validate_server(Some(&raw), &ctx, LimiterConfig::default())
+}
+
+/// The keys a `[server]` section gives.
+pub(super) fn server_keys_given(raw: &RawServer) -> Vec<&'static str> {
+    let given = [
+        ("request_burst", raw.request_burst.is_some()),
+        ("token_burst", raw.token_burst.is_some()),
+        ("count_rejected", raw.count_rejected.is_some()),
+        (
+            "retry_after_granularity",
+            raw.retry_after_granularity.is_some(),
+        ),
+        ("initial_level", raw.initial_level.is_some()),
+        ("algorithm", raw.algorithm.is_some()),
+        ("tokens_algorithm", raw.tokens_algorithm.is_some()),
+        ("fill_interval", raw.fill_interval.is_some()),
+        ("quantum", raw.quantum.is_some()),
+        ("token_accounting", raw.token_accounting.is_some()),
+        ("count_cached", raw.count_cached.is_some()),
+        ("capacity", raw.capacity.is_some()),
+        ("queue", raw.queue.is_some()),
+        ("failure_rate", raw.failure_rate.is_some()),
+        ("overload_status", raw.overload_status.is_some()),
+    ];
+    given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect()
 }

@@ -25,13 +25,11 @@ pub(super) fn warmup_warnings(
         let tokens_per_s: f64 = mine()
             .map(|s| s.mean_rate_per_sec() * s.mean_tokens())
             .sum();
+        let ((burst, _, _), _) = crate::limiter::ModelLimiter::shape(&model.limits, server);
         let requests = (
             "requests",
-            server
-                .request_burst
-                .unwrap_or_else(|| model.limits.rps.max(Milli::from_units(1)))
-                .as_f64(),
-            model.limits.rps.as_f64(),
+            burst.as_f64(),
+            model.limits.requests_per_sec(),
             rps,
         );
         let tokens = model.limits.tpm.map(|tpm| {

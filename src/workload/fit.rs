@@ -163,6 +163,7 @@ pub fn fit(spec: &TraceSpec, bin: Option<SimDuration>) -> Result<Fit, RowError> 
             image,
             cached,
             reasoning,
+            ..
         } = row.size;
         out.prompt.record(prompt);
         out.completion.record(completion);

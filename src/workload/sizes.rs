@@ -43,6 +43,8 @@ pub struct Size {
     /// Cached prompt tokens: a part of `prompt`.
     pub cached: u32,
     pub reasoning: u32,
+    /// Images in the request (their tokens are `image`): what an images-per-minute cap counts.
+    pub images: u16,
 }
 
 impl Size {
@@ -91,8 +93,10 @@ impl SizeSampler {
         let prompt = self.prompt.sample(rng);
         let completion = self.completion.sample(rng);
         let mut image: u64 = 0;
+        let mut images: u64 = 0;
         if let Some((count, per)) = &self.images {
-            for _ in 0..count.sample(rng) {
+            images = count.sample(rng);
+            for _ in 0..images {
                 image = image.saturating_add(per.sample(rng));
             }
         }
@@ -114,6 +118,7 @@ impl SizeSampler {
             image: u32::try_from(image).unwrap_or(u32::MAX),
             cached: u32::try_from(cached).unwrap_or(u32::MAX),
             reasoning: u32::try_from(reasoning).unwrap_or(u32::MAX),
+            images: u16::try_from(images).unwrap_or(u16::MAX),
         }
     }
 }

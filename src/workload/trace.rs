@@ -336,6 +336,7 @@ impl TraceReader {
                 image: small(n[IMAGE]),
                 cached: small(n[CACHED]),
                 reasoning: small(n[REASONING]),
+                images: 0,
             },
         }))
     }
@@ -473,6 +474,7 @@ impl TraceReader {
                 image: small(image),
                 cached: small(cached),
                 reasoning: small(reasoning),
+                images: u16::try_from(images).unwrap_or(u16::MAX),
             },
         }))
     }

@@ -120,10 +120,7 @@ fn a_reservation_is_refunded_exactly_under_every_algorithm_that_can_refund() {
     use ratesim::catalog::{Milli, ModelLimits};
     use ratesim::limiter::{Algorithm, Decision, LimiterConfig, ModelLimiter};
     use ratesim::time::SimTime;
-    let limits = ModelLimits {
-        rps: Milli::from_units(10),
-        tpm: Some(Milli::from_units(60_000)),
-    };
+    let limits = ModelLimits::rps_tpm(Milli::from_units(10), Some(Milli::from_units(60_000)));
     for a in [
         Algorithm::TokenBucket,
         Algorithm::Gcra,

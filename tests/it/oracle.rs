@@ -41,10 +41,7 @@ fn decisions_with(
         algorithm,
         ..LimiterConfig::default()
     };
-    let limits = ModelLimits {
-        rps: Milli::from_units(u64::from(rate)),
-        tpm: None,
-    };
+    let limits = ModelLimits::rps_tpm(Milli::from_units(u64::from(rate)), None);
     let mut ours = ModelLimiter::new(&limits, &cfg);
     let mut now = 0;
     let mut theirs_out = Vec::new();

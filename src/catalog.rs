@@ -297,7 +297,7 @@ pub struct TierRow {
 }
 
 /// Where a table came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Provenance {
     pub source: String,
     pub date: String,
@@ -317,7 +317,9 @@ impl Catalog {
     /// binary.
     pub fn embedded() -> Catalog {
         let p = crate::provider::Profile::get("xai").expect("the xai profile is embedded");
-        let v = p.version(None).expect("the xai profile has a default version");
+        let v = p
+            .version(None)
+            .expect("the xai profile has a default version");
         p.catalog(v)
             .expect("embedded tables are valid (checked by a unit test)")
     }
@@ -470,22 +472,27 @@ pub(crate) fn parse_limits(
     };
     for (i, c) in cols.iter().enumerate() {
         if !CAP_COLUMNS.contains(&c.as_str()) && !TEXT_COLUMNS.contains(&c.as_str()) {
-            return Err(InputError::new(
-                name,
-                format!("unknown column `{c}`; {}", allowed()),
-            )
-            .at(Location::line(header_line)));
+            return Err(
+                InputError::new(name, format!("unknown column `{c}`; {}", allowed()))
+                    .at(Location::line(header_line)),
+            );
         }
         if cols[..i].contains(c) {
-            return Err(InputError::new(name, format!("column `{c}` is given twice"))
-                .at(Location::line(header_line)));
+            return Err(
+                InputError::new(name, format!("column `{c}` is given twice"))
+                    .at(Location::line(header_line)),
+            );
         }
     }
     for required in ["model", "tier"] {
         if !cols.iter().any(|c| c == required) {
             return Err(InputError::new(
                 name,
-                format!("header `{}` has no `{required}` column; {}", cols.join(","), allowed()),
+                format!(
+                    "header `{}` has no `{required}` column; {}",
+                    cols.join(","),
+                    allowed()
+                ),
             )
             .at(Location::line(header_line)));
         }
@@ -528,8 +535,8 @@ pub(crate) fn parse_limits(
                 continue;
             }
             let request = cap == "rps" || cap == "rpm";
-            let m = Milli::parse(v)
-                .filter(|m| *m >= Milli::from_units(1) || (request && !m.is_zero()));
+            let m =
+                Milli::parse(v).filter(|m| *m >= Milli::from_units(1) || (request && !m.is_zero()));
             let Some(m) = m else {
                 return Err(bad(
                     cap,
@@ -678,7 +685,10 @@ mod tests {
         let t4 = c.lookup("grok-4.20-multi-agent-0309", "4").unwrap();
         assert_eq!(
             (t4.rps, t4.tpm),
-            (Some(Milli::from_units(45)), Some(Milli::from_units(21_000_000)))
+            (
+                Some(Milli::from_units(45)),
+                Some(Milli::from_units(21_000_000))
+            )
         );
         // "all tiers" rows apply to every tier and have no token cap.
         let img = c.lookup("grok-imagine-image", "3").unwrap();
@@ -716,9 +726,15 @@ mod tests {
         let e = parse_limits("x.csv", "model,tier,tpm\nm,0,5\n").unwrap_err();
         assert!(e.to_string().contains("no request cap"), "{e}");
         let e = parse_limits("x.csv", "model,tier,rps,rpm\nm,0,,\n").unwrap_err();
-        assert!(e.to_string().contains("every row needs a request cap"), "{e}");
+        assert!(
+            e.to_string().contains("every row needs a request cap"),
+            "{e}"
+        );
         let e = parse_limits("x.csv", "model,tier,rpm,itpm\nm,0,50,0.5\n").unwrap_err();
-        assert!(e.to_string().contains("column `itpm`") && e.to_string().contains(">= 1"), "{e}");
+        assert!(
+            e.to_string().contains("column `itpm`") && e.to_string().contains(">= 1"),
+            "{e}"
+        );
         let e = parse_limits("x.csv", "model,tier,rps\n").unwrap_err();
         assert!(e.to_string().contains("no rows"), "{e}");
         let e = parse_limits("x.csv", "model,kind,tier,rps,tpm\nm,language,0,1\n").unwrap_err();

@@ -332,6 +332,8 @@ pub struct Plan {
     pub tiers: Vec<TierPlan>,
     /// The cheapest tier that meets the SLO at the scenario's own load.
     pub cheapest: Option<String>,
+    /// The provider, its tables and the assumptions of the scenario.
+    pub sources: crate::report::summary::CatalogInfo,
 }
 
 struct TierSearch<'a> {
@@ -544,6 +546,7 @@ pub fn plan(
         base_offered_rps,
         tiers,
         cheapest,
+        sources: crate::report::summary::CatalogInfo::of(&doc.variant(overrides, &[])?),
     })
 }
 

@@ -139,6 +139,20 @@ impl PriceCatalog {
         }
     }
 
+    /// Token prices from a table's text (another provider's: no media prices).
+    pub fn from_text(name: &str, text: &str) -> Result<PriceCatalog, InputError> {
+        let (provenance, models) = parse_prices(name, text)?;
+        Ok(PriceCatalog {
+            provenance,
+            models,
+            media_provenance: Provenance {
+                source: "none (this provider's media prices are not bundled)".into(),
+                date: "-".into(),
+            },
+            media: Vec::new(),
+        })
+    }
+
     /// Replaces the token prices with those of a user file (same columns).
     pub fn with_file(mut self, path: &Path) -> Result<PriceCatalog, InputError> {
         let name = path.display().to_string();

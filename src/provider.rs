@@ -10,7 +10,7 @@ use crate::catalog::{Catalog, Provenance, parse_limits, parse_tiers};
 use crate::error::InputError;
 
 /// Every embedded file, by name.
-const FILES: [(&str, &str); 15] = [
+const FILES: [(&str, &str); 18] = [
     ("xai.toml", include_str!("../data/providers/xai.toml")),
     (
         "xai-limits-2026-06-20.csv",
@@ -62,16 +62,25 @@ const FILES: [(&str, &str); 15] = [
         "gemini-tiers-2025.csv",
         include_str!("../data/providers/gemini-tiers-2025.csv"),
     ),
+    (
+        "openai-prices.csv",
+        include_str!("../data/providers/openai-prices.csv"),
+    ),
+    (
+        "anthropic-prices.csv",
+        include_str!("../data/providers/anthropic-prices.csv"),
+    ),
+    (
+        "gemini-prices.csv",
+        include_str!("../data/providers/gemini-prices.csv"),
+    ),
 ];
 
 /// The providers with a profile, the default first.
 pub const PROVIDERS: [&str; 4] = ["xai", "openai", "anthropic", "gemini"];
 
 fn file(name: &str) -> Option<&'static str> {
-    FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| *t)
+    FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
 /// A setting a profile makes, and why.
@@ -94,6 +103,8 @@ pub struct Version {
     pub default: bool,
     pub limits: String,
     pub tiers: String,
+    /// The token price table (none: xAI's embedded prices).
+    pub prices: Option<String>,
     pub note: String,
 }
 
@@ -110,7 +121,7 @@ pub struct Profile {
 }
 
 /// What a run records of the provider it modelled.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProviderInfo {
     pub name: String,
     pub title: String,
@@ -120,7 +131,7 @@ pub struct ProviderInfo {
     /// The profile's settings that the scenario kept, with the reason for each.
     pub assumptions: Vec<Assumption>,
     /// The profile's settings that the scenario replaced (`server.KEY = value`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overridden: Vec<String>,
 }
 
@@ -184,6 +195,19 @@ impl Profile {
         })
     }
 
+    /// The token prices of one version: its own table, or xAI's embedded one.
+    pub fn prices(&self, version: &Version) -> Result<crate::prices::PriceCatalog, InputError> {
+        match &version.prices {
+            None => Ok(crate::prices::PriceCatalog::embedded()),
+            Some(name) => {
+                let shown = format!("<embedded>/providers/{name}");
+                let text =
+                    file(name).ok_or_else(|| InputError::new(&shown, "no such embedded table"))?;
+                crate::prices::PriceCatalog::from_text(&shown, text)
+            }
+        }
+    }
+
     /// The record of this profile at `version`, before any override.
     pub fn info(&self, version: &Version) -> ProviderInfo {
         ProviderInfo {
@@ -227,10 +251,19 @@ mod tests {
                     "{name} {}: the table names its source",
                     v.id
                 );
-                // Every row has a request cap, and every tier a row names is known.
+                // Every row has a request cap; some limited model is priced.
                 for r in &c.limits {
                     assert!(r.limits.request_cap().is_some());
                 }
+                let prices = p.prices(v).unwrap();
+                assert_ne!(prices.provenance.date, "unknown", "{name} {}", v.id);
+                let models = c.models();
+                let priced = prices
+                    .models
+                    .iter()
+                    .filter(|(m, _)| models.contains(&m.as_str()))
+                    .count();
+                assert!(priced > 0, "{name} {}: no limited model is priced", v.id);
             }
             assert!(!p.assumptions.is_empty());
         }

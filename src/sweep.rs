@@ -716,6 +716,8 @@ pub struct Manifest {
     pub source: String,
     /// A `--duration` given on the command line, if any.
     pub duration_override: Option<String>,
+    /// The provider, its tables (source and date) and the assumptions of the base scenario.
+    pub sources: crate::report::summary::CatalogInfo,
 }
 
 impl Manifest {
@@ -774,6 +776,9 @@ impl Manifest {
             shard,
             source: source.to_string(),
             duration_override: overrides.duration.map(|d| d.to_string()),
+            sources: crate::report::summary::CatalogInfo::of(
+                &grid.points.first().expect("a grid has a point").scenario,
+            ),
         }
     }
 

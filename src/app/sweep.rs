@@ -224,6 +224,7 @@ pub(super) fn sweep_report(
         &lead,
         vec![("Grid points".into(), headers, table)],
         figures,
+        &manifest.sources,
         source,
     );
     files.push(("index.html".into(), page.into_bytes()));

@@ -57,8 +57,8 @@ impl PaceState {
                 let ((rcap, rps, period), tok) = ModelLimiter::shape(m, cfg);
                 // At least one request of capacity, as the server's own bucket has.
                 let rcap = scaled(rcap, s).max(Milli::from_units(1)).min(rcap);
-                let req = TokenBucket::new(rcap, scaled(rps, s), period)
-                    .starting_at(cfg.initial_level);
+                let req =
+                    TokenBucket::new(rcap, scaled(rps, s), period).starting_at(cfg.initial_level);
                 let tok = tok.map(|(cap, tpm)| {
                     TokenBucket::new(
                         scaled(cap, s),

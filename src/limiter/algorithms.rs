@@ -498,6 +498,25 @@ impl Dim {
         }
     }
 
+    /// Charges `cost` after the fact (output tokens as produced, a settlement): unlike a
+    /// debit, the debt has no floor, so every charged unit is paid back before the dimension
+    /// admits again.
+    pub fn charge(&mut self, now: SimTime, cost: u64) {
+        match self {
+            Dim::Bucket(b) => b.charge(now, cost),
+            Dim::Gcra(g) => {
+                let now_s = i128::from(now.0) * g.s.rate;
+                g.tat = g.tat.max(now_s) + i128::from(cost) * g.s.unit();
+            }
+            Dim::Discrete(d) => {
+                d.refill(now);
+                d.level -= i128::from(cost) * d.s.unit();
+            }
+            Dim::Windows(w) => w.debit(now, cost),
+            Dim::Leaky(l) => l.debit(now, cost),
+        }
+    }
+
     /// Gives `units` back (a refund of reserved tokens): never beyond an empty dimension.
     pub fn credit(&mut self, now: SimTime, units: u64) {
         match self {

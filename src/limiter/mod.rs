@@ -207,6 +207,19 @@ impl LimiterConfig {
     }
 }
 
+/// What an attempt costs against one more cap, at admission.
+#[inline]
+fn extra_cost(l: Limit, costs: Costs) -> u64 {
+    match l {
+        Limit::RequestsPerMinute | Limit::RequestsPerDay => 1,
+        Limit::TokensPerDay => costs.tokens,
+        Limit::InputTokensPerMinute => costs.input,
+        Limit::ImagesPerMinute => costs.images,
+        // Output is charged as it is produced: an attempt needs the bucket not in debt.
+        _ => 0,
+    }
+}
+
 /// A continuous token bucket: capacity C, refill `rate` per `period`, starts full.
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
@@ -314,6 +327,12 @@ impl TokenBucket {
         self.level = self.level.min(self.capacity);
     }
 
+    /// Charges `cost_units` after the fact: the level may fall any amount below zero.
+    pub fn charge(&mut self, now: SimTime, cost_units: u64) {
+        self.refill(now);
+        self.level -= i128::from(cost_units) * 1000 * self.period_ns;
+    }
+
     /// Gives `units` back, up to the capacity.
     pub fn credit(&mut self, now: SimTime, units: u64) {
         self.refill(now);
@@ -382,9 +401,7 @@ impl ModelLimiter {
         });
         let mut l = ModelLimiter {
             requests,
-            request_limit: limits
-                .request_cap()
-                .map_or(Limit::Requests, |c| c.limit),
+            request_limit: limits.request_cap().map_or(Limit::Requests, |c| c.limit),
             tokens,
             extra: Vec::new(),
             concurrent: None,
@@ -427,14 +444,7 @@ impl ModelLimiter {
         if self.extra.is_empty() && self.concurrent.is_none() {
             return self.check(now, costs.tokens);
         }
-        let cost = |l: Limit| match l {
-            Limit::RequestsPerMinute | Limit::RequestsPerDay => 1,
-            Limit::TokensPerDay => costs.tokens,
-            Limit::InputTokensPerMinute => costs.input,
-            Limit::ImagesPerMinute => costs.images,
-            // Output is charged as it is produced; an attempt needs the bucket not in debt.
-            _ => 0,
-        };
+        let cost = |l: Limit| extra_cost(l, costs);
         let mut wait = SimDuration::ZERO;
         let mut by = Limit::Requests;
         for (l, d) in &mut self.extra {
@@ -461,12 +471,9 @@ impl ModelLimiter {
         match base {
             Decision::NeverFits => Decision::NeverFits,
             Decision::Limited { retry_after, by: b } if retry_after >= wait => {
-                Decision::Limited { retry_after, by: b }
+                self.refuse_all(now, costs, retry_after, b)
             }
-            _ if wait > SimDuration::ZERO => Decision::Limited {
-                retry_after: wait.round_up_to(self.granularity),
-                by,
-            },
+            _ if wait > SimDuration::ZERO => self.refuse_all(now, costs, wait, by),
             _ => {
                 let d = self.check(now, costs.tokens);
                 if matches!(d, Decision::Admit | Decision::Queued { .. }) {
@@ -482,6 +489,31 @@ impl ModelLimiter {
                 }
                 d
             }
+        }
+    }
+
+    /// A 429 from [`ModelLimiter::check_all`]: where rejections count, the attempt is debited
+    /// from every cap (into debt), and the wait is what it takes for all of them again.
+    fn refuse_all(&mut self, now: SimTime, costs: Costs, wait: SimDuration, by: Limit) -> Decision {
+        let mut wait = wait;
+        if self.count_rejected {
+            self.debit(now, costs.tokens, true);
+            for (l, d) in &mut self.extra {
+                let c = extra_cost(*l, costs);
+                if c > 0 {
+                    d.debit(now, c, true);
+                }
+            }
+            wait = self.wait_after_debt(now, costs.tokens);
+            for (l, d) in &mut self.extra {
+                if let Answer::Wait(w) = d.check(now, extra_cost(*l, costs)) {
+                    wait = wait.max(w);
+                }
+            }
+        }
+        Decision::Limited {
+            retry_after: wait.round_up_to(self.granularity),
+            by,
         }
     }
 
@@ -519,7 +551,7 @@ impl ModelLimiter {
     pub fn complete(&mut self, now: SimTime, output: u64) {
         for (l, d) in &mut self.extra {
             if *l == Limit::OutputTokensPerMinute && output > 0 {
-                d.debit(now, output, true);
+                d.charge(now, output);
             }
         }
         if let Some((_, used)) = &mut self.concurrent {
@@ -694,7 +726,7 @@ impl ModelLimiter {
     pub fn settle(&mut self, now: SimTime, delta: i64) {
         if let Some(t) = &mut self.tokens {
             if delta > 0 {
-                t.debit(now, delta as u64, true);
+                t.charge(now, delta as u64);
             } else if delta < 0 {
                 t.credit(now, delta.unsigned_abs());
             }

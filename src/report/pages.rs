@@ -71,6 +71,8 @@ pub fn run_page(s: &Summary, source: &str, figures: Vec<(String, String)>) -> St
     for (svg, caption) in figures {
         blocks.push(Block::Figure { svg, caption });
     }
+    blocks.push(Block::H2("Provider, tables and assumptions".into()));
+    blocks.push(Block::Pre(s.catalog.lines().join("\n")));
     blocks.push(Block::H2("Scenario file".into()));
     blocks.push(Block::Pre(source.to_string()));
     blocks.push(Block::P(
@@ -90,6 +92,7 @@ pub fn simple_page(
     lead: &str,
     tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>,
     figures: Vec<(String, String)>,
+    sources: &super::summary::CatalogInfo,
     source: &str,
 ) -> String {
     let long = tables.iter().any(|(_, _, rows)| rows.len() > 15);
@@ -113,6 +116,8 @@ pub fn simple_page(
         blocks.extend(table_blocks);
         blocks.extend(figure_blocks);
     }
+    blocks.push(Block::H2("Provider, tables and assumptions".into()));
+    blocks.push(Block::Pre(sources.lines().join("\n")));
     blocks.push(Block::H2("Scenario file".into()));
     blocks.push(Block::Pre(source.to_string()));
     page(

@@ -250,11 +250,46 @@ pub struct ClientSummary {
     pub totals: Totals,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct CatalogInfo {
+    /// The provider profile, the version of its tables, and each assumption it made.
+    pub provider: crate::provider::ProviderInfo,
     pub limits: Provenance,
     pub tiers: Provenance,
     pub prices: Provenance,
+}
+
+impl CatalogInfo {
+    /// Where a scenario's numbers and settings came from.
+    pub fn of(scenario: &Scenario) -> CatalogInfo {
+        CatalogInfo {
+            provider: scenario.provider.clone(),
+            limits: scenario.limits_provenance.clone(),
+            tiers: scenario.tiers_provenance.clone(),
+            prices: scenario.prices_provenance.clone(),
+        }
+    }
+
+    /// The same, as lines of text for tables and pages: the provider and its tables, then
+    /// each assumption kept and each setting the scenario replaced.
+    pub fn lines(&self) -> Vec<String> {
+        let p = &self.provider;
+        let mut out = vec![
+            format!(
+                "provider: {} ({}), tables version {}",
+                p.name, p.title, p.version
+            ),
+            format!("limits: {} ({})", self.limits.source, self.limits.date),
+            format!("tiers: {} ({})", self.tiers.source, self.tiers.date),
+        ];
+        for a in &p.assumptions {
+            out.push(format!("assumed: {} = {} ({})", a.setting, a.value, a.why));
+        }
+        for o in &p.overridden {
+            out.push(format!("set by the scenario: {o}"));
+        }
+        out
+    }
 }
 
 /// The account over the run: billing, payments, and each tier change.
@@ -421,11 +456,7 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
         seed: scenario.seed,
         tier: scenario.tier.clone(),
         tier_spend_usd: scenario.tier_spend_usd,
-        catalog: CatalogInfo {
-            limits: scenario.limits_provenance.clone(),
-            tiers: scenario.tiers_provenance.clone(),
-            prices: scenario.prices_provenance.clone(),
-        },
+        catalog: CatalogInfo::of(scenario),
         account: scenario
             .account
             .as_ref()
@@ -593,8 +624,9 @@ pub struct CapUse {
     /// `concurrent`.
     pub cap: &'static str,
     pub limit: Milli,
-    /// What was used over the measured span, as a share of what the cap allows over it (for
-    /// `concurrent`: the mean number in service over the cap).
+    /// What was used over the measured span, as a share of what the cap allows over it: its
+    /// rate × the span (a daily cap: one day's amount plus its rate × the span, what a full
+    /// bucket admits); for `concurrent`, the mean number in service over the cap.
     pub used: f64,
 }
 
@@ -617,7 +649,17 @@ fn cap_uses(
         .iter()
         .filter_map(|&cap| {
             let limit = l.get(cap)?;
-            let per = |amount: u64, period_s: f64| amount as f64 / (limit.as_f64() / period_s * secs);
+            // What the cap allows over the span: its rate, and for a daily cap (whose
+            // allowance a short run would not reach otherwise) a whole day's amount besides.
+            let per = |amount: u64, period_s: f64| {
+                let allowed = limit.as_f64() / period_s * secs;
+                let allowed = if period_s > 60.0 {
+                    allowed + limit.as_f64()
+                } else {
+                    allowed
+                };
+                amount as f64 / allowed
+            };
             let used = match cap {
                 "rps" => request_use,
                 "rpm" if primary == Some(crate::limiter::Limit::RequestsPerMinute) => request_use,

@@ -235,7 +235,11 @@ pub fn model_lines(s: &Summary) -> Vec<String> {
                         u.cap.to_uppercase(),
                         u.limit,
                         100.0 * u.used,
-                        if u.cap == "concurrent" { "busy" } else { "used" }
+                        if u.cap == "concurrent" {
+                            "busy"
+                        } else {
+                            "used"
+                        }
                     )
                 })
                 .collect();
@@ -346,11 +350,9 @@ pub fn render(s: &Summary) -> String {
         "ratesim {} | scenario {} | seed {} | tier {} ({spend})",
         s.ratesim_version, s.scenario_name, s.seed, s.tier
     );
-    let _ = writeln!(
-        out,
-        "limits: {} ({})",
-        s.catalog.limits.source, s.catalog.limits.date
-    );
+    for line in s.catalog.lines() {
+        let _ = writeln!(out, "{line}");
+    }
     let end = if s.cut_off {
         "cut off at the hard stop"
     } else {

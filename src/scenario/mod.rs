@@ -383,27 +383,27 @@ fn validate(
         limits_path.as_deref(),
         tiers_path.as_deref(),
         || {
-        let mut catalog = profile.catalog(version)?;
-        if let (Some(f), Some(path)) = (&raw.limits_file, &limits_path) {
-            catalog = catalog.with_limits_file(path).map_err(|e| {
-                if e.location.line.is_none() && e.message.starts_with("cannot read") {
-                    ctx.err("limits_file", format!("`{f}`: {}", e.message))
-                } else {
-                    e
-                }
-            })?;
-        }
-        if let (Some(f), Some(path)) = (&raw.tiers_file, &tiers_path) {
-            catalog = catalog.with_tiers_file(path).map_err(|e| {
-                if e.location.line.is_none() && e.message.starts_with("cannot read") {
-                    ctx.err("tiers_file", format!("`{f}`: {}", e.message))
-                } else {
-                    e
-                }
-            })?;
-        }
-        Ok(catalog)
-    },
+            let mut catalog = profile.catalog(version)?;
+            if let (Some(f), Some(path)) = (&raw.limits_file, &limits_path) {
+                catalog = catalog.with_limits_file(path).map_err(|e| {
+                    if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                        ctx.err("limits_file", format!("`{f}`: {}", e.message))
+                    } else {
+                        e
+                    }
+                })?;
+            }
+            if let (Some(f), Some(path)) = (&raw.tiers_file, &tiers_path) {
+                catalog = catalog.with_tiers_file(path).map_err(|e| {
+                    if e.location.line.is_none() && e.message.starts_with("cannot read") {
+                        ctx.err("tiers_file", format!("`{f}`: {}", e.message))
+                    } else {
+                        e
+                    }
+                })?;
+            }
+            Ok(catalog)
+        },
     )?;
     let tier = match (&raw.tier, &raw.account) {
         (Some(t), _) => t.0.clone(),
@@ -497,6 +497,7 @@ fn validate(
         &raw.prices,
         ctx,
         &known_model,
+        profile.prices(version)?,
     )?;
     let profile_server = profile_server(&profile)?;
     let server = validate_server(raw.server.as_ref(), ctx, profile_server.clone())?;
@@ -517,11 +518,19 @@ fn validate(
         }
     }
     if raw.limits_file.is_some() || raw.tiers_file.is_some() {
-        provider.overridden.push(format!(
-            "tables: {}{}",
-            raw.limits_file.as_deref().map_or(String::new(), |f| format!("limits_file {f:?} ")),
-            raw.tiers_file.as_deref().map_or(String::new(), |f| format!("tiers_file {f:?}"))
-        ).trim_end().to_string());
+        provider.overridden.push(
+            format!(
+                "tables: {}{}",
+                raw.limits_file
+                    .as_deref()
+                    .map_or(String::new(), |f| format!("limits_file {f:?} ")),
+                raw.tiers_file
+                    .as_deref()
+                    .map_or(String::new(), |f| format!("tiers_file {f:?}"))
+            )
+            .trim_end()
+            .to_string(),
+        );
     }
     let default_client = match &raw.client {
         Some(c) => {

@@ -45,8 +45,9 @@ pub(super) fn validate_prices(
     inline: &[RawPrice],
     ctx: &Ctx,
     known: &dyn Fn(&str) -> bool,
+    base: PriceCatalog,
 ) -> Result<(PriceCatalog, Vec<(String, TokenPrices)>), InputError> {
-    let mut catalog = PriceCatalog::embedded();
+    let mut catalog = base;
     if let Some((f, path)) = file {
         catalog = catalog.with_file(path).map_err(|e| {
             if e.location.line.is_none() && e.message.starts_with("cannot read") {

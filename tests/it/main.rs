@@ -8,6 +8,7 @@ mod determinism;
 mod limiters;
 mod oracle;
 mod properties;
+mod providers;
 mod regressions;
 mod sweeps;
 mod traces;

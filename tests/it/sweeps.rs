@@ -344,7 +344,13 @@ fn run_charts_and_report_are_valid_and_not_blank() {
     }
     check_svg(
         &out.join("timeseries.svg"),
-        &["429s", "admitted", "simulated time (s)", "request cap", "(60 RPS)"],
+        &[
+            "429s",
+            "admitted",
+            "simulated time (s)",
+            "request cap",
+            "(60 RPS)",
+        ],
     );
     check_svg(
         &out.join("latency-cdf.svg"),

@@ -64,7 +64,11 @@ pub enum Answer {
 }
 
 fn ceil_div(a: i128, b: i128) -> u64 {
-    u64::try_from((a + b - 1) / b).unwrap_or(u64::MAX)
+    if a <= 0 {
+        // Callers pass a positive amount; kept exact for any other.
+        return u64::try_from((a + b - 1) / b).unwrap_or(u64::MAX);
+    }
+    super::ceil_div_pos(a, b)
 }
 
 /// The shared shape of a dimension, in scaled units.

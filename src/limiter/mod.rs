@@ -220,6 +220,18 @@ fn extra_cost(l: Limit, costs: Costs) -> u64 {
     }
 }
 
+/// `ceil(a / b)` for `a > 0`, `b > 0`, saturating at `u64::MAX`: in 64-bit arithmetic when both
+/// fit (the common case, and a hardware division), else in 128-bit.
+#[inline]
+pub(crate) fn ceil_div_pos(a: i128, b: i128) -> u64 {
+    if (a | b) >> 63 == 0 {
+        let (a, b) = (a as u64, b as u64);
+        a.div_ceil(b)
+    } else {
+        u64::try_from((a + b - 1) / b).unwrap_or(u64::MAX)
+    }
+}
+
 /// A continuous token bucket: capacity C, refill `rate` per `period`, starts full.
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
@@ -276,8 +288,7 @@ impl TokenBucket {
             return Some(SimDuration::ZERO);
         }
         // Ceiling division: at now + wait the level is >= cost, and at now + wait - 1 ns it is not.
-        let wait = (missing + self.refill_per_ns - 1) / self.refill_per_ns;
-        Some(SimDuration(u64::try_from(wait).unwrap_or(u64::MAX)))
+        Some(SimDuration(ceil_div_pos(missing, self.refill_per_ns)))
     }
 
     /// How long until `cost_units` would fit, or until the bucket is full if it never can.
@@ -288,8 +299,7 @@ impl TokenBucket {
         if missing <= 0 {
             return SimDuration::ZERO;
         }
-        let wait = (missing + self.refill_per_ns - 1) / self.refill_per_ns;
-        SimDuration(u64::try_from(wait).unwrap_or(u64::MAX))
+        SimDuration(ceil_div_pos(missing, self.refill_per_ns))
     }
 
     /// What a server's rate-limit headers say of this bucket at `now`: the limit (capacity)

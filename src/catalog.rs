@@ -455,10 +455,7 @@ pub(crate) fn check_header(
     Ok(())
 }
 
-pub(crate) fn parse_limits(
-    name: &str,
-    text: &str,
-) -> Result<(Provenance, Vec<LimitRow>), InputError> {
+pub fn parse_limits(name: &str, text: &str) -> Result<(Provenance, Vec<LimitRow>), InputError> {
     let mut rdr = csv_reader(text);
     let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
     let header_line = header.position().map_or(1, |p| p.line() as usize);
@@ -600,10 +597,7 @@ pub fn cap_meaning(column: &str) -> &'static str {
     }
 }
 
-pub(crate) fn parse_tiers(
-    name: &str,
-    text: &str,
-) -> Result<(Provenance, Vec<TierRow>), InputError> {
+pub fn parse_tiers(name: &str, text: &str) -> Result<(Provenance, Vec<TierRow>), InputError> {
     let mut rdr = csv_reader(text);
     let with_notes = rdr.headers().is_ok_and(|h| h.len() == 3);
     if with_notes {

@@ -410,6 +410,18 @@ impl Grid {
             .collect()
     }
 
+    /// Each distinct provider, tables and assumptions of the grid's points, in point order.
+    pub fn sources(&self) -> Vec<crate::report::summary::CatalogInfo> {
+        let mut out: Vec<crate::report::summary::CatalogInfo> = Vec::new();
+        for p in &self.points {
+            let c = crate::report::summary::CatalogInfo::of(&p.scenario);
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     pub fn total_runs(&self) -> usize {
         self.points.len() * self.replications as usize
     }
@@ -716,8 +728,9 @@ pub struct Manifest {
     pub source: String,
     /// A `--duration` given on the command line, if any.
     pub duration_override: Option<String>,
-    /// The provider, its tables (source and date) and the assumptions of the base scenario.
-    pub sources: crate::report::summary::CatalogInfo,
+    /// The provider, its tables (source and date) and the assumptions: each distinct one of
+    /// the grid's points, in point order (several when an axis changes them).
+    pub sources: Vec<crate::report::summary::CatalogInfo>,
 }
 
 impl Manifest {
@@ -776,9 +789,7 @@ impl Manifest {
             shard,
             source: source.to_string(),
             duration_override: overrides.duration.map(|d| d.to_string()),
-            sources: crate::report::summary::CatalogInfo::of(
-                &grid.points.first().expect("a grid has a point").scenario,
-            ),
+            sources: grid.sources(),
         }
     }
 

@@ -460,7 +460,7 @@ fn run_comparison(
                 r.svg,
                 "Goodput, success, p99 latency, 429s, give-ups by cause and attempts per request for each value.".into(),
             )],
-            &report::summary::CatalogInfo::of(&grid.points[0].scenario),
+            &grid.sources(),
             &doc.source,
         );
         files.push(("index.html".into(), page.into_bytes()));

@@ -364,7 +364,7 @@ pub(super) fn forecast(args: &ForecastArgs, out: &mut dyn Write) -> Result<()> {
                 r.svg,
                 "Daily cost and successful requests per path, and cumulative payments against each tier's threshold.".into(),
             )],
-            &crate::report::summary::CatalogInfo::of(&base),
+            &[crate::report::summary::CatalogInfo::of(&base)],
             &doc.source,
         );
         files.push(("index.html".into(), page.into_bytes()));

@@ -106,7 +106,7 @@ pub(super) fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
                 extra.push(format!("source name: {}", r.label));
             }
             if own_date {
-                extra.push(format!("dated {}", r.date));
+                extra.push(format!("date: {}", r.date));
             }
             s.push_str(&format!("  ({})", extra.join("; ")));
         }
@@ -124,9 +124,15 @@ pub(super) fn limits(args: &LimitsArgs, out: &mut dyn Write) -> Result<()> {
         if args.tier.as_ref().is_some_and(|x| *x != t.tier) {
             continue;
         }
-        let spend = t
-            .spend_usd
-            .map_or("by request".to_string(), |v| v.to_string());
+        // Without a spend threshold: by request (xAI's enterprise), or as the notes say.
+        let spend = t.spend_usd.map_or(
+            if t.notes.is_empty() {
+                "by request".to_string()
+            } else {
+                "none published".to_string()
+            },
+            |v| v.to_string(),
+        );
         s.push_str(&format!("{:<12} {:>22}  {}\n", t.tier, spend, t.notes));
     }
     emit(out, &s)

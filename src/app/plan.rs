@@ -366,7 +366,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
                 table.clone(),
             )],
             figures,
-            &p.sources,
+            std::slice::from_ref(&p.sources),
             &doc.source,
         );
         files.push(("index.html".into(), page.into_bytes()));

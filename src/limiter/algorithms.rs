@@ -189,6 +189,8 @@ pub struct Windows {
     limit: i128,
     /// W in ns.
     window: u64,
+    /// The period of the cap's rate, in ns (W = C / R · P).
+    period: u64,
     /// Start of the current aligned window (fixed, counter).
     start: u64,
     used: i128,
@@ -221,16 +223,39 @@ impl Windows {
             WindowKind::Fixed | WindowKind::Counter => {
                 let start = now.0 / self.window * self.window;
                 if start > self.start {
-                    self.prev = if start - self.start == self.window {
-                        self.used
-                    } else {
-                        0
-                    };
-                    self.used = 0;
+                    let passed = (start - self.start) / self.window;
+                    (self.prev, self.used) = self.after(passed);
                     self.start = start;
                 }
             }
         }
+    }
+
+    /// (previous, current) counts `k >= 1` windows after the current one, if nothing is
+    /// admitted meanwhile. A count above the limit (a later charge, counted refusals) is debt:
+    /// each window that passes pays back one limit of it, and the rest is carried.
+    fn after(&self, k: u64) -> (i128, i128) {
+        let k = i128::from(k.min(1 << 40));
+        let debt = (self.used - self.limit).max(0);
+        let carried = |j: i128| (debt - self.limit * (j - 1)).max(0);
+        let prev = if k == 1 {
+            self.used.min(self.limit)
+        } else {
+            carried(k - 1).min(self.limit)
+        };
+        (prev, carried(k))
+    }
+
+    /// The first window (counted from the current one, >= 1) whose carried count leaves room
+    /// for `c` (<= L).
+    fn first_free_window(&self, c: i128) -> u64 {
+        let debt = (self.used - self.limit).max(0);
+        if debt == 0 {
+            return 1;
+        }
+        // carried(k) + c <= L  <=>  k - 1 >= (debt - L + c) / L
+        let need = (debt - self.limit + c).max(0);
+        1 + u64::try_from((need + self.limit - 1) / self.limit).unwrap_or(u64::MAX / 2)
     }
 
     /// The counter's estimate at `now` plus `c`, against L: `prev·(W − e) + (used + c)·W`.
@@ -251,7 +276,9 @@ impl Windows {
                 if self.used + c <= self.limit {
                     Answer::Fits(SimDuration::ZERO)
                 } else {
-                    Answer::Wait(SimDuration(self.start + self.window - now.0))
+                    let k = self.first_free_window(c);
+                    let at = self.start.saturating_add(k.saturating_mul(self.window));
+                    Answer::Wait(SimDuration(at - now.0))
                 }
             }
             WindowKind::Log => {
@@ -291,10 +318,19 @@ impl Windows {
                     }
                     Some(start + u64::try_from(e).unwrap_or(0))
                 };
-                let at = first(self.prev, self.used, self.start)
-                    .filter(|t| *t < self.start + self.window && *t >= now.0)
-                    .or_else(|| first(self.used, 0, self.start + self.window))
-                    .unwrap_or(self.start + 2 * self.window);
+                let window_at = |k: u64| self.start.saturating_add(k.saturating_mul(self.window));
+                let mut at = first(self.prev, self.used, self.start)
+                    .filter(|t| *t < self.start + self.window && *t >= now.0);
+                // Later windows: from the first whose carried count leaves room, back one
+                // (the previous count may still weigh), up to two after it.
+                let k0 = self.first_free_window(c);
+                let mut k = k0.saturating_sub(1).max(1);
+                while at.is_none() && k <= k0 + 2 {
+                    let (prev, used) = self.after(k);
+                    at = first(prev, used, window_at(k)).filter(|t| *t < window_at(k + 1));
+                    k += 1;
+                }
+                let at = at.unwrap_or_else(|| window_at(k0 + 2));
                 Answer::Wait(SimDuration(at.max(now.0) - now.0))
             }
         }
@@ -427,6 +463,7 @@ impl Dim {
                     kind,
                     limit,
                     window,
+                    period: period.0,
                     start: 0,
                     used,
                     prev: 0,
@@ -462,7 +499,13 @@ impl Dim {
             Dim::Bucket(b) => b.debit(now, cost, allow_debt),
             Dim::Gcra(g) => g.debit(now, cost, allow_debt),
             Dim::Discrete(d) => d.debit(now, cost, allow_debt),
-            Dim::Windows(w) => w.debit(now, cost),
+            Dim::Windows(w) => {
+                w.debit(now, cost);
+                if allow_debt {
+                    // Counted refusals: debt down to one window's limit, as a bucket's.
+                    w.used = w.used.min(2 * w.limit);
+                }
+            }
             Dim::Leaky(l) => l.debit(now, cost),
         }
     }
@@ -576,10 +619,14 @@ impl Dim {
                 d.level = d.level.min(d.s.capacity);
             }
             Dim::Windows(w) => {
-                // Counts are kept; the limit changes (the window, C / R, too if the ratio does).
+                // Counts are kept; the limit and the window (C / R) take the new values, and
+                // the current window restarts on the new grid.
                 w.advance(now);
                 w.limit = i128::from(capacity.0);
-                let _ = rate;
+                w.window = Shape::new(capacity, rate, SimDuration(w.period)).window();
+                if w.kind != WindowKind::Log {
+                    w.start = now.0 / w.window * w.window;
+                }
             }
             Dim::Leaky(l) => {
                 let now_s = i128::from(now.0) * l.s.rate;

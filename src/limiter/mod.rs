@@ -438,6 +438,18 @@ impl ModelLimiter {
         Some(Dim::new(algorithm, capacity, cap.amount, period, level))
     }
 
+    /// The capacity of a per-time cap of `amount` per `period` (for reports).
+    pub fn extra_capacity_of(amount: Milli, cfg: &LimiterConfig, period: SimDuration) -> Milli {
+        ModelLimiter::extra_capacity(
+            ExtraCap {
+                limit: Limit::RequestsPerMinute,
+                amount,
+            },
+            cfg,
+            period,
+        )
+    }
+
     /// A per-time cap holds one period's amount; with a quantum, a per-minute cap holds its
     /// rate × quantum (at least one unit) and a daily one is kept whole.
     fn extra_capacity(cap: ExtraCap, cfg: &LimiterConfig, period: SimDuration) -> Milli {
@@ -514,7 +526,8 @@ impl ModelLimiter {
                     d.debit(now, c, true);
                 }
             }
-            wait = self.wait_after_debt(now, costs.tokens);
+            // The debt can only lengthen the wait (a concurrency cap's second stays).
+            wait = wait.max(self.wait_after_debt(now, costs.tokens));
             for (l, d) in &mut self.extra {
                 if let Answer::Wait(w) = d.check(now, extra_cost(*l, costs)) {
                     wait = wait.max(w);
@@ -731,14 +744,22 @@ impl ModelLimiter {
         self.concurrent = concurrent;
     }
 
-    /// Settles a completed request's tokens: `delta` > 0 is charged (the level may go into
-    /// debt), < 0 refunded (up to the capacity).
+    /// Settles a completed request's tokens on TPM and TPD: `delta` > 0 is charged (the level
+    /// may go into debt), < 0 refunded (up to the capacity).
     pub fn settle(&mut self, now: SimTime, delta: i64) {
-        if let Some(t) = &mut self.tokens {
+        let settle = |d: &mut Dim| {
             if delta > 0 {
-                t.charge(now, delta as u64);
+                d.charge(now, delta as u64);
             } else if delta < 0 {
-                t.credit(now, delta.unsigned_abs());
+                d.credit(now, delta.unsigned_abs());
+            }
+        };
+        if let Some(t) = &mut self.tokens {
+            settle(t);
+        }
+        for (l, d) in &mut self.extra {
+            if *l == Limit::TokensPerDay {
+                settle(d);
             }
         }
     }

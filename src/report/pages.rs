@@ -92,7 +92,7 @@ pub fn simple_page(
     lead: &str,
     tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>,
     figures: Vec<(String, String)>,
-    sources: &super::summary::CatalogInfo,
+    sources: &[super::summary::CatalogInfo],
     source: &str,
 ) -> String {
     let long = tables.iter().any(|(_, _, rows)| rows.len() > 15);
@@ -117,7 +117,13 @@ pub fn simple_page(
         blocks.extend(figure_blocks);
     }
     blocks.push(Block::H2("Provider, tables and assumptions".into()));
-    blocks.push(Block::Pre(sources.lines().join("\n")));
+    blocks.push(Block::Pre(
+        sources
+            .iter()
+            .map(|c| c.lines().join("\n"))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    ));
     blocks.push(Block::H2("Scenario file".into()));
     blocks.push(Block::Pre(source.to_string()));
     page(

@@ -221,10 +221,11 @@ pub struct ModelSummary {
     pub caps: crate::catalog::ModelLimits,
     pub rps_cap: Option<Milli>,
     pub tpm_cap: Option<Milli>,
-    /// Admitted attempts / (the request cap × simulated seconds): the cap is the RPS, or
-    /// RPM / 60 for a model whose request cap is per minute.
+    /// Admitted attempts / what the request bucket admits at most over the span (its
+    /// capacity + its rate × the span); the cap is the RPS, or RPM / 60 a second.
     pub rps_utilisation: f64,
-    /// Admitted tokens / (TPM / 60 × simulated seconds); `null` without a token cap.
+    /// Admitted tokens / what the tokens bucket admits at most over the span (its capacity +
+    /// TPM / 60 × the span); `null` without a token cap.
     pub tpm_utilisation: Option<f64>,
     /// Every cap's share used, in the order of the limits table's columns.
     pub utilisation: Vec<CapUse>,
@@ -394,11 +395,14 @@ pub fn summarize(scenario: &Scenario, rec: &Recorder, outcome: &RunOutcome) -> S
             } else {
                 (c.admitted, c.tokens_admitted, simulated.0 as f64 / 1e9)
             };
-            let rps_utilisation = admitted as f64 / (m.limits.requests_per_sec() * secs);
-            let tpm_utilisation = m
-                .limits
-                .tpm
-                .map(|t| tokens as f64 / (t.as_f64() / 60.0 * secs));
+            // What each bucket admits at most over the span: its capacity (full at the start)
+            // and its rate over the span.
+            let ((req_cap, _, _), tok) =
+                crate::limiter::ModelLimiter::shape(&m.limits, &scenario.server);
+            let rps_utilisation =
+                admitted as f64 / (req_cap.as_f64() + m.limits.requests_per_sec() * secs);
+            let tpm_utilisation =
+                tok.map(|(cap, tpm)| tokens as f64 / (cap.as_f64() + tpm.as_f64() / 60.0 * secs));
             ModelSummary {
                 model: m.name.clone(),
                 caps: m.limits,
@@ -624,9 +628,10 @@ pub struct CapUse {
     /// `concurrent`.
     pub cap: &'static str,
     pub limit: Milli,
-    /// What was used over the measured span, as a share of what the cap allows over it: its
-    /// rate × the span (a daily cap: one day's amount plus its rate × the span, what a full
-    /// bucket admits); for `concurrent`, the mean number in service over the cap.
+    /// What was used over the measured span, as a share of what the cap admits at most over
+    /// it (its capacity, full at the start, plus its rate × the span): at most 1, except for
+    /// output charged after admission (OTPM), which can overshoot; for `concurrent`, the mean
+    /// number in service over the cap.
     pub used: f64,
 }
 
@@ -643,22 +648,27 @@ fn cap_uses(
     let k = &c.tokens_by_kind;
     let input = k.prompt + k.image - if server.count_cached { 0 } else { k.cached };
     let output = k.completion + k.reasoning;
+    // What TPM and TPD are charged once requests settle: input, and output unless the
+    // accounting counts input only.
+    let charged = match server.accounting {
+        crate::limiter::Accounting::Input => input,
+        _ => input + output,
+    };
     let served_s = c.split_all_ns[2] as f64 / 1e9;
     let primary = l.request_cap().map(|r| r.limit);
     crate::catalog::CAP_COLUMNS
         .iter()
         .filter_map(|&cap| {
             let limit = l.get(cap)?;
-            // What the cap allows over the span: its rate, and for a daily cap (whose
-            // allowance a short run would not reach otherwise) a whole day's amount besides.
+            // What the cap admits at most over the span: its capacity (a full bucket at the
+            // start: one period's amount, or rate x quantum) and its rate over the span.
             let per = |amount: u64, period_s: f64| {
-                let allowed = limit.as_f64() / period_s * secs;
-                let allowed = if period_s > 60.0 {
-                    allowed + limit.as_f64()
-                } else {
-                    allowed
-                };
-                amount as f64 / allowed
+                let capacity = crate::limiter::ModelLimiter::extra_capacity_of(
+                    limit,
+                    server,
+                    crate::time::SimDuration::from_secs(period_s as u64),
+                );
+                amount as f64 / (capacity.as_f64() + limit.as_f64() / period_s * secs)
             };
             let used = match cap {
                 "rps" => request_use,
@@ -666,7 +676,7 @@ fn cap_uses(
                 "rpm" => per(c.admitted, 60.0),
                 "rpd" => per(c.admitted, 86_400.0),
                 "tpm" => tpm_use?,
-                "tpd" => per(c.tokens_admitted, 86_400.0),
+                "tpd" => per(charged, 86_400.0),
                 "itpm" => per(input, 60.0),
                 "otpm" => per(output, 60.0),
                 "ipm" => per(k.images, 60.0),

@@ -504,17 +504,30 @@ fn validate(
     let mut provider = profile.info(version);
     if let Some(rs) = &raw.server {
         for key in server_keys_given(rs) {
-            if let Some(a) = provider
+            // The assumptions this key replaces: its own, and for the capacities, the
+            // requests dimension's.
+            let replaced = |setting: &str| {
+                setting == format!("server.{key}")
+                    || (setting == "requests dimension"
+                        && matches!(key, "quantum" | "request_burst"))
+            };
+            let mut was = Vec::new();
+            while let Some(i) = provider
                 .assumptions
                 .iter()
-                .position(|a| a.setting == format!("server.{key}"))
+                .position(|a| replaced(&a.setting))
             {
-                let a = provider.assumptions.remove(a);
-                provider.overridden.push(format!(
-                    "server.{key} (the profile's {} replaced by the scenario's)",
-                    a.value
-                ));
+                let a = provider.assumptions.remove(i);
+                was.push(format!("{} = {}", a.setting, a.value));
             }
+            provider.overridden.push(if was.is_empty() {
+                format!("server.{key}")
+            } else {
+                format!(
+                    "server.{key}, replacing the profile's {}",
+                    was.join(" and ")
+                )
+            });
         }
     }
     if raw.limits_file.is_some() || raw.tiers_file.is_some() {
@@ -793,6 +806,38 @@ fn validate(
             client_name,
             latency,
         });
+    }
+
+    // Charges after admission (output tokens, settlements) need a dimension that carries
+    // debt; a sliding log forgets a charge after one window.
+    if server.tokens_algorithm == crate::limiter::Algorithm::SlidingLog {
+        let later = |m: &&ModelSpec| {
+            m.limits.otpm.is_some()
+                || (m.limits.tpd.is_some()
+                    && matches!(
+                        server.accounting,
+                        crate::limiter::Accounting::Reserve
+                            | crate::limiter::Accounting::InputThenOutput
+                    ))
+        };
+        if let Some(m) = models.iter().find(later) {
+            let field = if raw
+                .server
+                .as_ref()
+                .is_some_and(|r| r.tokens_algorithm.is_some())
+            {
+                "server.tokens_algorithm"
+            } else {
+                "server.algorithm"
+            };
+            return Err(ctx.err(
+                field,
+                format!(
+                    "model {:?} is charged tokens after admission (otpm, or tpd with this token_accounting), which a sliding log would forget after one window: use token-bucket, gcra, discrete-refill, fixed-window, sliding-counter or a leaky queue for tokens",
+                    m.name
+                ),
+            ));
+        }
     }
 
     for s in streams.iter().filter(|_| warn) {

@@ -49,6 +49,19 @@ pub enum Command {
         after_help = "Example:\n  ratesim forecast scenarios/growth.toml --horizon 30d\n\nRuns the scenario (with its [account]) over the horizon, in full, and again with a purchase\non day 0 that unlocks each higher tier at once. Prints the tier timeline, a line per day\n(tier, cost, goodput, give-ups) and the comparison; writes output/<scenario name>/forecast/\n(or --out DIR): days.csv, paths.csv, forecast.png/svg and index.html."
     )]
     Forecast(ForecastArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  ratesim completions bash > ~/.local/share/bash-completion/completions/ratesim\n  ratesim completions zsh > ~/.zfunc/_ratesim\n  ratesim completions fish > ~/.config/fish/completions/ratesim.fish"
+    )]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the JSON Schema of the scenario format (for editors: completion and checking)
+    #[command(
+        after_help = "Example:\n  ratesim schema > ratesim.schema.json\n\nEditors whose TOML support reads JSON Schema (VS Code's Even Better TOML, Taplo) can use it\nfor completion and checking: a `#:schema ./ratesim.schema.json` first line, or a taplo.toml rule."
+    )]
+    Schema,
     /// List the built-in client retry presets
     #[command(
         after_help = "Example:\n  ratesim presets\n\nUse one as [client] preset = \"NAME\" in a scenario; any field can be overridden."
@@ -195,7 +208,9 @@ pub struct PlanArgs {
 pub struct SweepArgs {
     /// Scenario file with a [sweep] section
     pub file: PathBuf,
-    /// Run only shard K of N (1 <= K <= N) of the runs, for job arrays
+    /// Run only shard K of N (1 <= K <= N) of the runs, for job arrays; `auto` reads K and N
+    /// from Slurm's job array, `auto/N` reads K from a Kubernetes indexed job or an AWS Batch
+    /// array job (or Slurm)
     #[arg(long, value_name = "K/N", value_parser = crate::sweep::Shard::parse)]
     pub shard: Option<crate::sweep::Shard>,
     /// Replace the number of replications of every grid point

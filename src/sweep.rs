@@ -456,12 +456,82 @@ pub struct Shard {
 
 impl Shard {
     pub fn parse(text: &str) -> std::result::Result<Shard, String> {
-        let bad = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 3/10");
+        if let Some(rest) = text.strip_prefix("auto") {
+            let n = match rest.strip_prefix('/') {
+                Some(n) => Some(
+                    n.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| {
+                            format!("`{text}`: expected auto or auto/N with N >= 1, e.g. auto/20")
+                        })?,
+                ),
+                None if rest.is_empty() => None,
+                None => return Err(format!("`{text}`: expected auto or auto/N, e.g. auto/20")),
+            };
+            return Shard::from_env(n, &|k| std::env::var(k).ok());
+        }
+        let bad = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 3/10, or auto");
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
         let k: usize = k.trim().parse().map_err(|_| bad())?;
         let n: usize = n.trim().parse().map_err(|_| bad())?;
         if k == 0 || n == 0 || k > n {
             return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    /// The shard of a job array, from its environment: Slurm (`SLURM_ARRAY_TASK_ID`, less
+    /// `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`), a Kubernetes indexed job
+    /// (`JOB_COMPLETION_INDEX`, from 0) or an AWS Batch array job (`AWS_BATCH_JOB_ARRAY_INDEX`,
+    /// from 0). `n` is the number of shards where the platform does not give it.
+    pub fn from_env(
+        n: Option<usize>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> std::result::Result<Shard, String> {
+        let num = |name: &str| -> std::result::Result<Option<usize>, String> {
+            match env(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map(Some)
+                    .map_err(|_| format!("--shard auto: {name}={v:?} is not a whole number")),
+            }
+        };
+        let (k, platform_n, platform) = if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+            let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            if id < min {
+                return Err(format!(
+                    "--shard auto: SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}"
+                ));
+            }
+            (id - min + 1, num("SLURM_ARRAY_TASK_COUNT")?, "Slurm")
+        } else if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+            (i + 1, None, "Kubernetes")
+        } else if let Some(i) = num("AWS_BATCH_JOB_ARRAY_INDEX")? {
+            (i + 1, None, "AWS Batch")
+        } else {
+            return Err("--shard auto: no job array index in the environment (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX); give --shard K/N".into());
+        };
+        let n = match (n, platform_n) {
+            (Some(n), Some(p)) if n != p => {
+                return Err(format!(
+                    "--shard auto/{n}: {platform} says the array has {p} tasks"
+                ));
+            }
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => {
+                return Err(format!(
+                    "--shard auto: {platform} does not say how many tasks the array has; give --shard auto/N"
+                ));
+            }
+        };
+        if k > n {
+            return Err(format!(
+                "--shard auto: {platform} task {k} (from 1) is past the {n} shards"
+            ));
         }
         Ok(Shard { k, n })
     }
@@ -488,7 +558,7 @@ pub fn progress(len: usize, what: &str) -> Option<indicatif::ProgressBar> {
 }
 
 /// A rough cost of a run: requests it will generate (offered rate times the window).
-fn expected_requests(s: &Scenario) -> f64 {
+pub fn expected_requests(s: &Scenario) -> f64 {
     s.streams
         .iter()
         .map(|st| {

@@ -72,6 +72,13 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             out: dest,
             no_charts,
         } => sweep::merge(&dirs, dest.as_deref(), !no_charts, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ratesim", &mut buf);
+            emit(out, &String::from_utf8_lossy(&buf))
+        }
+        Command::Schema => emit(out, &crate::scenario::schema::schema_text()),
         Command::Presets => {
             let mut s = String::from(
                 "client presets (use as [client] preset = \"NAME\"; any field can be overridden):\n",

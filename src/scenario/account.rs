@@ -3,7 +3,7 @@
 use super::*;
 use crate::account::{AccountSpec, Billing, TierStep, TopUp};
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAccount {
     spend_to_date: Option<f64>,
@@ -16,14 +16,14 @@ pub(super) struct RawAccount {
     purchases: Vec<RawPurchase>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawTopUp {
     below: f64,
     buy: f64,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawPurchase {
     at: Dur,

@@ -5,13 +5,14 @@ use crate::catalog::Milli;
 use crate::client::shared::{Adaptive, Breaker, Pace, RetryBudget, RetryQuota};
 use crate::client::{ClientSpec, SharedSpec, presets};
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawClient {
     /// Only in `[[clients]]`: the name streams refer to.
     pub(super) name: Option<String>,
     pub(super) preset: Option<String>,
     /// A number, or "none" (unlimited; then a time_budget or deadline must stop the client).
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) max_retries: Option<toml::Value>,
     pub(super) time_budget: Option<MaybeDur>,
     pub(super) deadline: Option<MaybeDur>,
@@ -29,6 +30,7 @@ pub(super) struct RawClient {
     pub(super) retry_server_errors: Option<bool>,
     pub(super) sleep_after_last_failure: Option<bool>,
     /// The SDK this loop wraps: a client table, or a preset name.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) inner: Option<toml::Value>,
     pub(super) max_concurrency: Option<Switch<i64>>,
     pub(super) pace: Option<Switch<RawPace>>,
@@ -41,7 +43,7 @@ pub(super) struct RawClient {
 
 /// A setting that a table (or number) turns on and `false` turns off (a preset's, say).
 #[derive(Clone)]
-pub(super) enum Switch<T> {
+pub(crate) enum Switch<T> {
     Off,
     On(T),
 }
@@ -61,7 +63,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Switch<T> {
     }
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPace {
     /// The share of each cap, from 0 (exclusive) to 1: 0.9 is 90 %.
@@ -71,7 +73,7 @@ pub(super) struct RawPace {
     pause_after_429: Option<Dur>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdaptive {
     kind: String,
@@ -82,7 +84,7 @@ pub(super) struct RawAdaptive {
     cooldown: Option<Dur>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawQuota {
     capacity: Option<i64>,
@@ -90,14 +92,14 @@ pub(super) struct RawQuota {
     no_retry_refund: Option<i64>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBudget {
     max_tokens: f64,
     token_ratio: f64,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBreaker {
     failure_rate: Option<f64>,
@@ -107,7 +109,7 @@ pub(super) struct RawBreaker {
     half_open_calls: Option<i64>,
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawJitter {
     None,
@@ -118,7 +120,7 @@ pub(super) enum RawJitter {
     Additive,
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawRetryAfter {
     Ignore,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLatency {
     pub(super) base: Option<Dur>,

@@ -23,11 +23,12 @@ use crate::time::{SimDuration, parse_duration};
 use crate::workload::{ArrivalSpec, ExtraTokens, Process, ThinkTime, TokenDist, Workers};
 
 mod account;
-mod client;
+pub(crate) mod client;
 mod document;
 mod fields;
 mod latency;
 mod prices;
+pub mod schema;
 mod server;
 mod sweep;
 mod traffic;
@@ -268,7 +269,7 @@ pub fn parse(
 // ---------------------------------------------------------------------------------------------
 // The file's top level (each section's raw types are in its file)
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     name: String,

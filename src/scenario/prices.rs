@@ -3,7 +3,7 @@
 use super::*;
 use crate::prices::{LongContext, PriceCatalog, Rates, TokenPrices};
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, schemars::JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrice {
     model: String,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimit {
     pub(super) model: String,
@@ -37,13 +37,14 @@ impl RawLimit {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub(super) request_burst: Option<f64>,
     pub(super) token_burst: Option<f64>,
     pub(super) count_rejected: Option<bool>,
     pub(super) retry_after_granularity: Option<Dur>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) initial_level: Option<toml::Value>,
     /// How each dimension is enforced (both, unless `tokens_algorithm` is given).
     pub(super) algorithm: Option<String>,

@@ -2,21 +2,24 @@
 
 use super::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSweep {
     pub(super) replications: Option<i64>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) tiers: Option<toml::Value>,
     pub(super) load: Option<Vec<f64>>,
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub(super) clients: Option<Vec<toml::Value>>,
     #[serde(default)]
     pub(super) params: Vec<RawParam>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawParam {
     pub(super) path: String,
+    #[schemars(with = "Vec<serde_json::Value>")]
     pub(super) values: Vec<toml::Value>,
 }
 

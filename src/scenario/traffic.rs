@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStream {
     pub(super) name: Option<String>,
@@ -17,17 +17,19 @@ pub(super) struct RawStream {
     pub(super) images: Option<RawTokens>,
     pub(super) image_tokens: Option<RawTokens>,
     /// The share of the prompt that is cached: a number, or [low, high] (uniform).
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) cached_share: Option<toml::Value>,
     pub(super) reasoning_tokens: Option<RawTokens>,
     /// The request's `max_tokens`: generation (completion and reasoning) stops there; with
     /// `token_accounting = "reserve"` the server reserves it at admission.
     pub(super) max_tokens: Option<i64>,
     /// A `[[clients]]` name, or the stream's own client table.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub(super) client: Option<toml::Value>,
     pub(super) latency: Option<RawLatency>,
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum RawProcess {
     Poisson,
@@ -39,7 +41,7 @@ pub(super) enum RawProcess {
     Trace,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawArrivals {
     pub(super) process: RawProcess,
@@ -64,14 +66,14 @@ pub(super) struct RawArrivals {
 }
 
 /// A think time: a duration, or a table with `dist` and durations.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub(super) enum RawThink {
     Fixed(Dur),
     Dist(RawThinkDist),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawThinkDist {
     pub(super) dist: String,
@@ -85,7 +87,7 @@ pub(super) struct RawThinkDist {
 /// Most closed-loop workers one stream may have.
 pub const MAX_WORKERS: u64 = 1_000_000;
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum RawDist {
     Constant,
@@ -95,7 +97,7 @@ pub(super) enum RawDist {
     Empirical,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTokens {
     pub(super) dist: RawDist,
@@ -806,5 +808,26 @@ pub(super) fn read_trace(
         None if scan.rows > 1 => SimDuration(last + last / (scan.rows - 1)),
         None => SimDuration(last.max(1)),
     };
+    // A loop replays its rows every period: rows all at the start would repeat every
+    // nanosecond (found by fuzzing), so a looped trace's rate is bounded as any stream's.
+    if t.looped {
+        let rate = t.rows as f64 * t.time_scale / t.span.as_secs_f64();
+        if !(rate <= super::MAX_RATE_PER_SEC) {
+            return Err(ctx.err(
+                &format!("{path}.loop"),
+                format!(
+                    "a loop of {} rows every {} replays {} requests/s; allowed: at most {:e} (the rows sit at the start of the trace: give `end` to set the loop period, or spread the rows over time)",
+                    t.rows,
+                    SimDuration((t.span.0 as f64 / t.time_scale).round() as u64),
+                    if rate.is_finite() {
+                        format!("{rate:.3e}")
+                    } else {
+                        "endlessly many".into()
+                    },
+                    super::MAX_RATE_PER_SEC
+                ),
+            ));
+        }
+    }
     Ok(())
 }

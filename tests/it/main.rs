@@ -10,7 +10,9 @@ mod oracle;
 mod properties;
 mod providers;
 mod regressions;
+mod schema;
 mod sweeps;
+mod touches;
 mod traces;
 mod workloads;
 

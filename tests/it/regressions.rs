@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use super::{ratesim, write};
+use super::{assert_conserved, ratesim, scenario, totals, write};
 use predicates::prelude::*;
+use ratesim::scenario::{Overrides, parse};
 
 /// Constant arrivals at 10 req/s for 60 s, no retries: tier 0's cap (30 RPS) is reached at
 /// load 3, so every model is saturated at load 3 and the default search bound is 8 x 3 = 24.
@@ -476,4 +477,44 @@ fn every_command_help_shows_an_example_and_its_outputs() {
         .args(["merge", "--help"])
         .assert()
         .stdout(predicate::str::contains("--no-charts"));
+}
+
+/// Found by fuzzing (`fuzz/`, target `trace`): a looped trace whose rows all sit at time 0
+/// repeated every nanosecond, so a 30 s run never ended. Such a loop is now refused.
+#[test]
+fn a_looped_trace_at_time_zero_is_refused_not_replayed_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fuzzer's input: its first byte picked CSV, a loop and skipped bad rows.
+    let input = std::fs::read("tests/data/fuzz/trace-loop-at-zero").unwrap();
+    assert_eq!(input[0], 6);
+    let trace = write(dir.path(), "t.csv", &String::from_utf8_lossy(&input[1..]));
+    let toml = format!(
+        "name = \"t\"\nseed = 1\nduration = \"30s\"\ntier = 0\n[client]\npreset = \"none\"\n[[traffic]]\nmodel = \"grok-4.3\"\narrivals = {{ process = \"trace\", file = {:?}, on_bad_row = \"skip\", loop = true }}\n",
+        trace.display().to_string()
+    );
+    let e = parse(&toml, "t.toml", None, &Overrides::default()).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("traffic[0].arrivals.loop"));
+    assert!(e.message.contains("give `end`"), "{e}");
+    // The simplest case: two rows at 0.
+    let zero = write(
+        dir.path(),
+        "z.csv",
+        "timestamp,prompt_tokens,completion_tokens\n0,10,10\n0,5,5\n",
+    );
+    let e = parse(
+        &toml.replace(&trace.display().to_string(), &zero.display().to_string()),
+        "t.toml",
+        None,
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("endlessly many"), "{e}");
+    // With an end, the loop has a period and runs.
+    let ended = toml
+        .replace(&trace.display().to_string(), &zero.display().to_string())
+        .replace("loop = true", "loop = true, end = \"2s\"");
+    let s = scenario(&ended);
+    let (t, o, _) = totals(&s);
+    assert_conserved(&t, &o);
+    assert_eq!(t.requests, 30, "two rows every 2 s for 30 s");
 }

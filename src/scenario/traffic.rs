@@ -812,7 +812,7 @@ pub(super) fn read_trace(
     // nanosecond (found by fuzzing), so a looped trace's rate is bounded as any stream's.
     if t.looped {
         let rate = t.rows as f64 * t.time_scale / t.span.as_secs_f64();
-        if !(rate <= super::MAX_RATE_PER_SEC) {
+        if rate.is_nan() || rate > super::MAX_RATE_PER_SEC {
             return Err(ctx.err(
                 &format!("{path}.loop"),
                 format!(

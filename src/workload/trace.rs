@@ -652,7 +652,11 @@ pub fn scan(spec: &TraceSpec) -> Result<Scan, RowError> {
                 {
                     let e = r.error(
                         "timestamp",
-                        "this row is earlier than the one before: a trace must be in time order",
+                        &format!(
+                            "this row's time ({} s) is earlier than the one before ({} s): a trace must be in time order",
+                            crate::time::fmt_secs_exact(row.time),
+                            crate::time::fmt_secs_exact(p)
+                        ),
                     );
                     if spec.skip_bad_rows {
                         out.skipped += 1;

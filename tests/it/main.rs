@@ -2,6 +2,7 @@
 
 mod accounts;
 mod analytic;
+mod catalogue;
 mod cli;
 mod clients;
 mod determinism;

@@ -148,6 +148,10 @@ impl TraceReader {
             column: String::new(),
             message: format!("cannot read the trace: {e}"),
         })?;
+        // A buffer of 1 MiB, or the whole file when it is smaller (it grows for a longer line).
+        let size = file
+            .metadata()
+            .map_or(1 << 20, |m| (m.len() as usize).saturating_add(1).clamp(4096, 1 << 20));
         let mut r = TraceReader {
             file,
             cur: (0, 0),
@@ -158,7 +162,7 @@ impl TraceReader {
             index: [None; COLUMNS.len()],
             cell_column: Vec::new(),
             line: 0,
-            buf: vec![0; 1 << 20],
+            buf: vec![0; size],
             origin: None,
             model: spec.model.clone(),
             stream: spec.stream.clone(),

@@ -216,6 +216,9 @@ pub struct SweepArgs {
     /// Replace the number of replications of every grid point
     #[arg(long)]
     pub replications: Option<u32>,
+    /// Finish an interrupted sweep: skip the runs its journal (OUT/.partial) holds
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/sweep, or .../sweep/shard-K-of-N]

@@ -26,6 +26,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod input;
+pub mod journal;
 pub mod latency;
 pub mod limiter;
 pub mod metrics;

@@ -572,11 +572,16 @@ pub fn expected_requests(s: &Scenario) -> f64 {
 /// thread count. The largest runs start first and every run is its own task, so no thread is
 /// left with a long run at the end while the others idle.
 pub fn execute(grid: &Grid, runs: &[RunSpec]) -> Vec<RunRow> {
-    execute_with(grid, runs, true)
+    execute_with(grid, runs, true, None)
 }
 
 /// [`execute`], with the progress bar only if `show_progress` (and stderr is a terminal).
-pub fn execute_with(grid: &Grid, runs: &[RunSpec], show_progress: bool) -> Vec<RunRow> {
+pub fn execute_with(
+    grid: &Grid,
+    runs: &[RunSpec],
+    show_progress: bool,
+    journal: Option<&crate::journal::Journal>,
+) -> Vec<RunRow> {
     let pb = if show_progress {
         progress(runs.len(), &format!("sweep {}", grid.name))
     } else {
@@ -594,6 +599,9 @@ pub fn execute_with(grid: &Grid, runs: &[RunSpec], show_progress: bool) -> Vec<R
         .with_max_len(1)
         .map(|&i| {
             let row = grid.run(&runs[i]);
+            if let Some(j) = journal {
+                j.record(&grid.axes, &row);
+            }
             if let Some(pb) = &pb {
                 pb.inc(1);
             }

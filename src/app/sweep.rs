@@ -38,9 +38,32 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         }
     });
     report::check_output_dir(&dir, "--out")?;
-    let rows = sweep::execute(&grid, &runs);
     let manifest = sweep::Manifest::of(&grid, args.shard, &doc.source, &overrides);
+    // Every finished run goes to the journal, so that an interrupted sweep can resume.
+    let (journal, done) = crate::journal::Journal::open(&dir, &manifest, args.resume)?;
+    if args.resume {
+        eprintln!(
+            "resuming {}: {} of {} runs done already",
+            dir.display(),
+            done.len(),
+            runs.len()
+        );
+    }
+    report::set_interrupt_hint(format!(
+        "the finished runs are kept in {}: run the same command with --resume to finish the rest",
+        crate::journal::Journal::dir_of(&dir).display()
+    ));
+    let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.index).collect();
+    let todo: Vec<sweep::RunSpec> = runs
+        .iter()
+        .filter(|r| !finished.contains(&r.index))
+        .copied()
+        .collect();
+    let mut rows = sweep::execute_with(&grid, &todo, true, Some(&journal));
+    rows.extend(done);
+    rows.sort_by_key(|r| r.index);
     write_sweep(&dir, &manifest, &rows, !args.no_charts)?;
+    journal.finish();
     emit(
         out,
         &format!(

@@ -23,6 +23,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Whether any output file of this process has been moved into place.
 static COMMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// What to tell the user when interrupted, besides what was written (a sweep's journal).
+static INTERRUPT_HINT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets the line printed if the command is interrupted.
+pub fn set_interrupt_hint(hint: String) {
+    *INTERRUPT_HINT.lock().unwrap_or_else(|p| p.into_inner()) = Some(hint);
+}
+
 /// Temporary files not yet committed, so that an interrupted command can remove them.
 static PENDING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
@@ -44,6 +52,13 @@ pub fn abandon_pending_and_exit() -> ! {
         );
     } else {
         eprintln!("interrupted: no output written");
+    }
+    if let Some(hint) = INTERRUPT_HINT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        eprintln!("{hint}");
     }
     std::process::exit(130)
 }
@@ -68,6 +83,16 @@ impl PendingFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".to_string());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        // A process killed outright (SIGKILL) leaves its temporary files: the next one to
+        // write the same file clears them.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let prefix = format!(".{name}.tmp-");
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         let mut list = pending();
         // Errors name the path the user gave, not the temporary file.
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(dest, e))?;

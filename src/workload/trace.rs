@@ -149,9 +149,9 @@ impl TraceReader {
             message: format!("cannot read the trace: {e}"),
         })?;
         // A buffer of 1 MiB, or the whole file when it is smaller (it grows for a longer line).
-        let size = file
-            .metadata()
-            .map_or(1 << 20, |m| (m.len() as usize).saturating_add(1).clamp(4096, 1 << 20));
+        let size = file.metadata().map_or(1 << 20, |m| {
+            (m.len() as usize).saturating_add(1).clamp(4096, 1 << 20)
+        });
         let mut r = TraceReader {
             file,
             cur: (0, 0),

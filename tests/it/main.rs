@@ -11,6 +11,7 @@ mod oracle;
 mod properties;
 mod providers;
 mod regressions;
+mod resume;
 mod schema;
 mod sweeps;
 mod touches;

@@ -31,7 +31,7 @@ fn bench_sweep(c: &mut Criterion) {
             .expect("a thread pool");
         group.bench_function(format!("{threads}-thread"), |b| {
             b.iter(|| {
-                pool.install(|| execute_with(black_box(&grid), black_box(&runs), false))
+                pool.install(|| execute_with(black_box(&grid), black_box(&runs), false, None))
                     .len()
             })
         });

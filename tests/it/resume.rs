@@ -2,7 +2,6 @@
 //! without redoing its finished runs and writes the same bytes as one that ran through; and a
 //! run killed while writing leaves each output file old or new, never half-written.
 
-use super::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

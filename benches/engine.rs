@@ -1,6 +1,7 @@
 //! Engine throughput on the bundled `overload` scenario over 1 h and 24 h of simulated time,
-//! over 1 h with clients that keep shared state (paced, adaptive, header-driven), and over 1 h
-//! with each limiter algorithm.
+//! over 1 h with clients that keep shared state (paced, adaptive, header-driven), over 1 h
+//! with each limiter algorithm, and under a backlog of over a million requests in flight
+//! (`benches/backlog.toml`), with the memory each request in flight takes.
 //!
 //! Criterion reports the time per run and, through `Throughput::Elements`, events per second.
 //! A counting global allocator measures the peak heap of one 24 h run, printed before the
@@ -146,9 +147,35 @@ fn bench_algorithms(c: &mut Criterion) {
 
 // No HTML plots: criterion would draw them with plotters, whose text needs fonts that only
 // ratesim's own charts register.
+fn bench_backlog(c: &mut Criterion) {
+    let s = load(Path::new("benches/backlog.toml"), &Overrides::default())
+        .expect("the backlog scenario is valid")
+        .0;
+    let ((rec, outcome), peak) = common::peak_heap(|| ratesim::simulate(&s));
+    let most = rec.in_flight_series().into_iter().max().unwrap_or(0);
+    eprintln!(
+        "backlog: {} events, {} requests, at most {most} in flight, peak heap {:.1} MB: {:.0} bytes per request in flight (an event of {} bytes and a queue entry of {} bytes each, the rest vectors' spare capacity)",
+        outcome.events,
+        outcome.requests,
+        peak as f64 / 1e6,
+        peak as f64 / most.max(1) as f64,
+        ratesim::engine::EVENT_BYTES,
+        ratesim::engine::queue::ENTRY_BYTES,
+    );
+    drop(rec);
+    let mut group = c.benchmark_group("backlog");
+    group.throughput(Throughput::Elements(outcome.events));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    group.bench_function("1.2M in flight", |b| {
+        b.iter(|| ratesim::simulate(black_box(&s)).1.events)
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = bench_overload, bench_clients, bench_algorithms
+    targets = bench_overload, bench_clients, bench_algorithms, bench_backlog
 }
 criterion_main!(benches);

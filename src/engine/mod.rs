@@ -86,6 +86,9 @@ enum Event {
     Account,
 }
 
+/// Bytes of one pending event in the queue's slab (for the README's memory figures).
+pub const EVENT_BYTES: usize = std::mem::size_of::<Event>();
+
 /// Hooks the engine calls as things happen; metrics and the attempt log implement them.
 pub trait Observer {
     /// Called for every event processed, with the stream it belongs to.

@@ -19,15 +19,20 @@ use std::collections::BinaryHeap;
 
 use crate::time::SimTime;
 
+/// 24 bytes: the time and sequence as two words (a `u128` would align the entry to 32).
 #[derive(Clone, Copy)]
 struct Entry {
-    /// `time << 64 | seq`: one integer comparison orders both; keys are unique.
-    key: u128,
+    time: u64,
+    seq: u64,
     slot: u32,
 }
 
-fn key(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time.0) << 64) | u128::from(seq)
+impl Entry {
+    /// `time << 64 | seq`: one integer comparison orders both; keys are unique.
+    #[inline]
+    fn key(&self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
+    }
 }
 
 /// Events in a slab with a free list, addressed by slot.
@@ -100,19 +105,24 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`, which must not be before the last event popped.
     #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) {
-        let k = key(time, self.next_seq);
+        let e = Entry {
+            time: time.0,
+            seq: self.next_seq,
+            slot: 0,
+        };
         self.next_seq += 1;
-        debug_assert!(k > self.last, "an event scheduled in the past");
+        debug_assert!(e.key() > self.last, "an event scheduled in the past");
         let slot = self.slab.put(event);
-        self.insert(Entry { key: k, slot });
+        self.insert(Entry { slot, ..e });
         self.len += 1;
     }
 
     #[inline]
     fn insert(&mut self, e: Entry) {
         // Keys are unique and greater than `last`, so they differ in some byte.
-        let l = (127 - (e.key ^ self.last).leading_zeros() as usize) / 8;
-        let d = ((e.key >> (8 * l)) & 0xff) as usize;
+        let key = e.key();
+        let l = (127 - (key ^ self.last).leading_zeros() as usize) / 8;
+        let d = ((key >> (8 * l)) & 0xff) as usize;
         self.buckets[l * DIGITS + d].push(e);
         self.levels |= 1 << l;
         self.digits[l][d / 64] |= 1 << (d % 64);
@@ -143,7 +153,7 @@ impl<E: Copy> EventQueue<E> {
             // bytes from `l` up, so they move to lower levels around it.
             let mut min = 0;
             for (i, x) in bucket.iter().enumerate().skip(1) {
-                if x.key < bucket[min].key {
+                if (x.time, x.seq) < (bucket[min].time, bucket[min].seq) {
                     min = i;
                 }
             }
@@ -153,16 +163,16 @@ impl<E: Copy> EventQueue<E> {
             if words.iter().all(|&x| x == 0) {
                 self.levels &= !(1 << l);
             }
-            self.last = e.key;
+            self.last = e.key();
             for x in rest.drain(..) {
                 self.insert(x);
             }
             self.buckets[l * DIGITS + d] = rest;
             e
         };
-        self.last = e.key;
+        self.last = e.key();
         self.len -= 1;
-        Some((SimTime((e.key >> 64) as u64), self.slab.take(e.slot)))
+        Some((SimTime(e.time), self.slab.take(e.slot)))
     }
 
     pub fn len(&self) -> usize {
@@ -187,7 +197,7 @@ struct HeapEntry(Entry);
 
 impl PartialEq for HeapEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.0.key == other.0.key
+        self.0.key() == other.0.key()
     }
 }
 
@@ -202,7 +212,7 @@ impl PartialOrd for HeapEntry {
 impl Ord for HeapEntry {
     /// Reversed, so that the max-heap pops the smallest `(time, seq)`.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.0.key.cmp(&self.0.key)
+        other.0.key().cmp(&self.0.key())
     }
 }
 
@@ -221,15 +231,19 @@ impl<E: Copy> Default for HeapQueue<E> {
 
 impl<E: Copy> HeapQueue<E> {
     pub fn schedule(&mut self, time: SimTime, event: E) {
-        let k = key(time, self.next_seq);
+        let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.slab.put(event);
-        self.heap.push(HeapEntry(Entry { key: k, slot }));
+        self.heap.push(HeapEntry(Entry {
+            time: time.0,
+            seq,
+            slot,
+        }));
     }
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let e = self.heap.pop()?.0;
-        Some((SimTime((e.key >> 64) as u64), self.slab.take(e.slot)))
+        Some((SimTime(e.time), self.slab.take(e.slot)))
     }
 
     pub fn len(&self) -> usize {

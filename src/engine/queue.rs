@@ -67,19 +67,34 @@ impl<E: Copy> Slab<E> {
 const LEVELS: usize = 16;
 const DIGITS: usize = 256;
 
+/// An event with its key, kept in the buckets themselves: a pop reads the bucket it scans
+/// anyway, where a slab would cost a cache miss per event once many are pending.
+#[derive(Clone, Copy)]
+struct Item<E: Copy> {
+    time: u64,
+    seq: u64,
+    event: E,
+}
+
+impl<E: Copy> Item<E> {
+    #[inline]
+    fn key(&self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
+    }
+}
+
 /// A priority queue of events keyed by `(time, insertion sequence)`, for a simulation: an
 /// event is never scheduled before the last one popped.
 pub struct EventQueue<E: Copy> {
-    /// `buckets[l * 256 + d]` holds the entries whose key first differs from `last` in byte
+    /// `buckets[l * 256 + d]` holds the events whose key first differs from `last` in byte
     /// `l` (from the lowest), where it is `d`. `levels` has bit `l` set when some bucket of
     /// byte `l` is not empty, `digits[l]` the non-empty buckets of that byte.
-    buckets: Vec<Vec<Entry>>,
+    buckets: Vec<Vec<Item<E>>>,
     levels: u32,
     digits: [[u64; 4]; LEVELS],
     /// The key last popped (0 before the first pop).
     last: u128,
     len: usize,
-    slab: Slab<E>,
     next_seq: u64,
 }
 
@@ -91,10 +106,6 @@ impl<E: Copy> Default for EventQueue<E> {
             digits: [[0; 4]; LEVELS],
             last: 0,
             len: 0,
-            slab: Slab {
-                events: Vec::new(),
-                free: Vec::new(),
-            },
             // From 1, so that every key is above the initial `last` of 0.
             next_seq: 1,
         }
@@ -105,25 +116,24 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`, which must not be before the last event popped.
     #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) {
-        let e = Entry {
+        let item = Item {
             time: time.0,
             seq: self.next_seq,
-            slot: 0,
+            event,
         };
         self.next_seq += 1;
-        debug_assert!(e.key() > self.last, "an event scheduled in the past");
-        let slot = self.slab.put(event);
-        self.insert(Entry { slot, ..e });
+        debug_assert!(item.key() > self.last, "an event scheduled in the past");
+        self.insert(item);
         self.len += 1;
     }
 
     #[inline]
-    fn insert(&mut self, e: Entry) {
+    fn insert(&mut self, item: Item<E>) {
         // Keys are unique and greater than `last`, so they differ in some byte.
-        let key = e.key();
+        let key = item.key();
         let l = (127 - (key ^ self.last).leading_zeros() as usize) / 8;
         let d = ((key >> (8 * l)) & 0xff) as usize;
-        self.buckets[l * DIGITS + d].push(e);
+        self.buckets[l * DIGITS + d].push(item);
         self.levels |= 1 << l;
         self.digits[l][d / 64] |= 1 << (d % 64);
     }
@@ -167,12 +177,16 @@ impl<E: Copy> EventQueue<E> {
             for x in rest.drain(..) {
                 self.insert(x);
             }
-            self.buckets[l * DIGITS + d] = rest;
+            // A small bucket keeps its room for the next events; a large one gives it back,
+            // or the room of every bucket a backlog passed through would add up.
+            if rest.capacity() <= 256 {
+                self.buckets[l * DIGITS + d] = rest;
+            }
             e
         };
         self.last = e.key();
         self.len -= 1;
-        Some((SimTime(e.time), self.slab.take(e.slot)))
+        Some((SimTime(e.time), e.event))
     }
 
     pub fn len(&self) -> usize {
@@ -255,9 +269,8 @@ impl<E: Copy> HeapQueue<E> {
     }
 }
 
-/// Bytes a pending event takes in the queue beside the event itself (its entry in a bucket,
-/// its slot in the free list when it is gone): for the README's memory figures.
-pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+/// Bytes a pending event takes in the queue beside the event itself (its time and sequence).
+pub const ENTRY_BYTES: usize = 16;
 
 #[cfg(test)]
 mod tests {

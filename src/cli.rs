@@ -190,6 +190,9 @@ pub struct PlanArgs {
     /// reaches its binding cap, at most 1024]
     #[arg(long, value_name = "X")]
     pub max_load: Option<f64>,
+    /// Finish an interrupted plan: reuse the evaluations its journal (OUT/.partial) holds
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Output folder [default: output/<scenario name>/plan]

@@ -340,6 +340,8 @@ struct TierSearch<'a> {
     scenario: Scenario,
     key: u64,
     opts: &'a PlanOptions,
+    /// Evaluations made before (an interrupted plan) and where new ones are recorded.
+    journal: Option<&'a crate::journal::PlanJournal>,
     /// The highest load the search may try: [`MAX_LOAD`], or less where a stream's rate would
     /// exceed the largest rate a scenario allows.
     max_load: f64,
@@ -350,6 +352,17 @@ pub type Progress<'a> = &'a (dyn Fn(&str, &Evaluation) + Sync);
 
 impl TierSearch<'_> {
     fn evaluate(&self, load: f64) -> Evaluation {
+        if let Some(e) = self.journal.and_then(|j| j.get(&self.scenario.tier, load)) {
+            return e;
+        }
+        let e = self.evaluate_now(load);
+        if let Some(j) = self.journal {
+            j.record(&self.scenario.tier, &e);
+        }
+        e
+    }
+
+    fn evaluate_now(&self, load: f64) -> Evaluation {
         // Rates over the measured part of each run (after the warm-up).
         let by_size = self.opts.by_job_size();
         let parts: Vec<(Counters, f64, f64)> = (0..self.opts.replications)
@@ -446,6 +459,7 @@ pub fn plan(
     overrides: &Overrides,
     opts: &PlanOptions,
     progress: Progress,
+    journal: Option<&crate::journal::PlanJournal>,
 ) -> crate::error::Result<Plan> {
     let mut searches = Vec::new();
     for tier in &opts.tiers {
@@ -486,6 +500,7 @@ pub fn plan(
             scenario,
             key,
             opts,
+            journal,
             max_load,
         });
     }

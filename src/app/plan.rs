@@ -87,7 +87,28 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
             }
         );
     };
-    let p = plan::plan(&doc, &overrides, &opts, &progress)?;
+    // Every evaluation goes to a journal, so that an interrupted plan can resume.
+    let identity = format!(
+        "{}\n{:?}\n{:?} {:?}\n{}",
+        doc.source,
+        opts,
+        args.overrides.seed,
+        args.overrides.duration,
+        env!("CARGO_PKG_VERSION")
+    );
+    let journal = crate::journal::PlanJournal::open(&dir, &identity, args.resume)?;
+    if args.resume {
+        eprintln!(
+            "resuming {}: {} evaluations made already",
+            dir.display(),
+            journal.len()
+        );
+    }
+    report::set_interrupt_hint(format!(
+        "the evaluations made are kept in {}: run the same command with --resume to finish",
+        crate::journal::Journal::dir_of(&dir).display()
+    ));
+    let p = plan::plan(&doc, &overrides, &opts, &progress, Some(&journal))?;
     let slo_text = p
         .slo
         .iter()
@@ -372,6 +393,7 @@ pub(super) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<Outcome> {
         files.push(("index.html".into(), page.into_bytes()));
     }
     report::write_set(&dir, &files, report::PLAN_FILES)?;
+    journal.finish();
     eprintln!("wrote {}", dir.display());
     emit(
         out,

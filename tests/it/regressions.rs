@@ -37,9 +37,15 @@ fn bug1_a_term_that_never_binds_ends_at_the_search_bound_with_a_clear_answer() {
         max_load: None,
     };
     let seen = std::sync::Mutex::new(Vec::new());
-    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts, &|tier, e| {
-        seen.lock().unwrap().push((tier.to_string(), e.load));
-    })
+    let plan = ratesim::plan::plan(
+        &doc,
+        &Default::default(),
+        &opts,
+        &|tier, e| {
+            seen.lock().unwrap().push((tier.to_string(), e.load));
+        },
+        None,
+    )
     .unwrap();
     let t = &plan.tiers[0];
     assert!((t.max_load - 24.0).abs() < 1e-9, "bound {}", t.max_load);

@@ -209,3 +209,93 @@ fn a_run_killed_at_any_moment_leaves_each_file_old_or_new() {
         .count();
     assert_eq!(hidden, 0);
 }
+
+#[test]
+fn a_killed_plan_resumes_to_the_same_bytes_without_redoing_its_evaluations() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |out: &Path, extra: &[&str]| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("ratesim"));
+        c.args([
+            "plan",
+            "scenarios/plan.toml",
+            "--slo",
+            "p99<=25s",
+            "--slo",
+            "success>=99.9%",
+            "--duration",
+            "10m",
+            "--replications",
+            "2",
+            "--tiers",
+            "0,1,2",
+            "--points",
+            "4",
+            "--no-charts",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        c
+    };
+    let whole = dir.path().join("whole");
+    let out = plan(&whole, &[]).output().unwrap();
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(3));
+    let files = ["plan.csv", "curves.csv", "plan.json"];
+    assert!(!whole.join(".partial").exists());
+
+    let cut = dir.path().join("cut");
+    let child = plan(&cut, &[]).spawn().unwrap();
+    let journal = cut.join(".partial").join("plan-evaluations.txt");
+    let _ = interrupt_after(child, &journal, 6, "-KILL");
+    for f in files {
+        assert!(!cut.join(f).exists(), "{f} written by a killed plan");
+    }
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let made = text.lines().count() - 1;
+    assert!(made >= 5, "{made} evaluations journaled");
+    // A copy whose first evaluation (tier 0 at load 1) is doctored shows that a resumed plan
+    // takes journaled evaluations as they are rather than running them again.
+    let doctored = dir.path().join("doctored");
+    std::fs::create_dir_all(doctored.join(".partial")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Load 1.0 is 3ff0000000000000 in bits; the tiers are searched in parallel.
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("\"0\" 3ff0000000000000 "))
+        .expect("tier 0 at load 1 is evaluated first");
+    let mut parts: Vec<String> = lines[i].split(' ').map(str::to_string).collect();
+    parts[2] = "999999".into();
+    lines[i] = parts.join(" ");
+    std::fs::write(
+        doctored.join(".partial").join("plan-evaluations.txt"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    assert!(
+        plan(&doctored, &["--resume"])
+            .status()
+            .unwrap()
+            .code()
+            .is_some()
+    );
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(doctored.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(p["tiers"][0]["at_own_load"]["requests"], 999999);
+
+    let out = plan(&cut, &["--resume"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{made} evaluations made already")),
+        "{err}"
+    );
+    for f in files {
+        assert_eq!(
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(cut.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    assert!(!cut.join(".partial").exists());
+}

@@ -212,7 +212,7 @@ completion_tokens = { dist = "constant", value = 10 }
         curve_points: 2,
         max_load: None,
     };
-    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts, &|_, _| {}).unwrap();
+    let plan = ratesim::plan::plan(&doc, &Default::default(), &opts, &|_, _| {}, None).unwrap();
     let t = 300.0;
     for (tp, cap) in plan.tiers.iter().zip([30.0, 40.0, 60.0, 100.0, 166.0]) {
         let lo = tp.knee.unwrap() * 10.0;

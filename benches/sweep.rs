@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratesim::scenario::{Document, Overrides};
-use ratesim::sweep::{Grid, execute_with, expand};
+use ratesim::sweep::{Grid, RunSpec, execute_with, expand};
 
 mod common;
 
@@ -44,10 +44,15 @@ fn bench_short(c: &mut Criterion) {
     let grid = grid_of("benches/sweep-short.toml", None);
     let runs = grid.runs();
     assert_eq!(runs.len(), 10_000);
-    let mut group = c.benchmark_group("sweep-10000-short");
+    threads_bench(c, "sweep-10000-short", 20, &grid, &runs);
+}
+
+/// The sweep on pools of one and two threads, `seconds` of measurement each.
+fn threads_bench(c: &mut Criterion, name: &str, seconds: u64, grid: &Grid, runs: &[RunSpec]) {
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(20));
+    group.measurement_time(Duration::from_secs(seconds));
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -55,7 +60,7 @@ fn bench_short(c: &mut Criterion) {
             .expect("a thread pool");
         group.bench_function(format!("{threads}-thread"), |b| {
             b.iter(|| {
-                pool.install(|| execute_with(black_box(&grid), black_box(&runs), false, None))
+                pool.install(|| execute_with(black_box(grid), black_box(runs), false, None))
                     .len()
             })
         });
@@ -67,23 +72,7 @@ fn bench_sweep(c: &mut Criterion) {
     let grid = grid();
     let runs = grid.runs();
     assert_eq!(runs.len(), 450);
-    let mut group = c.benchmark_group("sweep-5x9x10-1h");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(60));
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool");
-        group.bench_function(format!("{threads}-thread"), |b| {
-            b.iter(|| {
-                pool.install(|| execute_with(black_box(&grid), black_box(&runs), false, None))
-                    .len()
-            })
-        });
-    }
-    group.finish();
+    threads_bench(c, "sweep-5x9x10-1h", 60, &grid, &runs);
 }
 
 // No HTML plots: criterion would draw them with plotters, whose text needs fonts that only

@@ -411,6 +411,26 @@ fn every_bad_scenario_names_file_line_column_field_and_value_and_writes_nothing(
     );
 }
 
+/// Runs the scenario `text` (written as `stem.toml` in `dir`): it must be refused with exit
+/// code 2, a message holding `at` and every piece of `says`, and no output.
+fn refused_at(dir: &std::path::Path, stem: &str, text: &str, at: &str, says: &[&str]) {
+    let file = write(dir, &format!("{stem}.toml"), text);
+    let out = dir.join(format!("{stem}-out"));
+    let assert = ratesim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(err.contains(at), "{stem}: {err}");
+    for piece in says {
+        assert!(err.contains(piece), "{stem}: {piece:?} missing in {err}");
+    }
+    assert!(!out.exists());
+}
+
 /// Bad table and trace files: (kind, file name, content, the scenario line that uses it, the
 /// line of the file and the column the message must name, a piece of the message).
 #[test]
@@ -478,19 +498,13 @@ fn every_bad_table_or_trace_names_file_line_and_column() {
         write(dir.path(), name, content);
         // Tier 1 of a table that has it: the tiers files above give 0 and 1.
         let text = BASE.replacen("tier = 1", &format!("tier = 1\n{key} = \"{name}\""), 1);
-        let file = write(dir.path(), &format!("s{i}.toml"), &text);
-        let out = dir.path().join(format!("out{i}"));
-        let assert = ratesim()
-            .arg("run")
-            .arg(&file)
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(2);
-        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
-        assert!(err.contains(&format!("{name}:{line}")), "{i}: {err}");
-        assert!(err.contains(column) && err.contains(says), "{i}: {err}");
-        assert!(!out.exists());
+        refused_at(
+            dir.path(),
+            &format!("s{i}"),
+            &text,
+            &format!("{name}:{line}"),
+            &[column, says],
+        );
     }
     // Traces: CSV and JSON Lines.
     let traces: &[(&str, &str, usize, &str, &str)] = &[
@@ -530,22 +544,13 @@ fn every_bad_table_or_trace_names_file_line_and_column() {
             &format!("arrivals = {{ process = \"trace\", file = \"{name}\" }}"),
             1,
         );
-        let file = write(dir.path(), &format!("tr{i}.toml"), &text);
-        let out = dir.path().join(format!("tout{i}"));
-        let assert = ratesim()
-            .arg("run")
-            .arg(&file)
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(2);
-        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
-        assert!(err.contains(&format!("{name}:{line}")), "trace {i}: {err}");
-        assert!(
-            err.contains(column) && err.contains(says),
-            "trace {i}: {err}"
+        refused_at(
+            dir.path(),
+            &format!("tr{i}"),
+            &text,
+            &format!("{name}:{line}"),
+            &[column, says],
         );
-        assert!(!out.exists());
     }
 }
 

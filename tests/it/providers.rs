@@ -293,40 +293,6 @@ completion_tokens = { dist = "constant", value = 10 }
 }
 
 #[test]
-fn output_charged_at_completion_is_paid_back_in_full_before_more_is_admitted() {
-    // 600 OTPM (10 a second). One admitted request produces 6,000 output tokens: ten times
-    // the bucket. The bucket is then 5,400 in debt, repaid at 10 a second: 540 s.
-    let cfg = LimiterConfig {
-        retry_after_granularity: SimDuration(1),
-        ..LimiterConfig::default()
-    };
-    let limits = ModelLimits {
-        rpm: Some(Milli::from_units(1000)),
-        otpm: Some(Milli::from_units(600)),
-        ..ModelLimits::default()
-    };
-    let mut l = ModelLimiter::new(&limits, &cfg);
-    let costs = ratesim::limiter::Costs {
-        tokens: 0,
-        input: 100,
-        images: 0,
-    };
-    assert_eq!(l.check_all(SimTime::ZERO, costs), Decision::Admit);
-    l.complete(SimTime::ZERO, 6_000);
-    assert_eq!(
-        l.check_all(SimTime::ZERO, costs),
-        Decision::Limited {
-            retry_after: SimDuration::from_secs(540),
-            by: Limit::OutputTokensPerMinute
-        }
-    );
-    assert_eq!(
-        l.check_all(SimTime(SimDuration::from_secs(540).0), costs),
-        Decision::Admit
-    );
-}
-
-#[test]
 fn gemini_days_are_windows_that_reset_at_the_day_boundary() {
     // One request a minute against the free tier's 5 RPM and 100 RPD, fixed windows: the
     // first 100 of each day pass, the rest of the day is refused, and the next day starts

@@ -28,12 +28,33 @@ fn grid() -> Grid {
 }
 
 fn bench_short(c: &mut Criterion) {
-    // Memory against the number of runs: the same grid with 10 and 100 replications.
-    for reps in [10, 100] {
+    // Memory against the number of runs, rows streamed in index order as `ratesim sweep`
+    // does (to runs.csv and, a point at a time, the aggregate): 10, 100 and 300 replications.
+    for reps in [10, 100, 300] {
         let (n, peak) = common::peak_heap(|| {
             let g = grid_of("benches/sweep-short.toml", Some(reps));
             let runs = g.runs();
-            execute_with(&g, &runs, false, None).len()
+            let mut n = 0usize;
+            let mut point: Vec<ratesim::sweep::RunRow> = Vec::new();
+            let mut agg = Vec::new();
+            ratesim::sweep::execute_in_order(
+                &g,
+                &runs,
+                Vec::new(),
+                ratesim::sweep::BATCH_RUNS,
+                None,
+                &mut |row| {
+                    n += 1;
+                    if point.first().is_some_and(|p| p.point != row.point) {
+                        agg.extend(ratesim::sweep::aggregate(&point));
+                        point.clear();
+                    }
+                    point.push(row);
+                    Ok(())
+                },
+            )
+            .expect("runs");
+            n
         });
         eprintln!(
             "sweep-short with {reps} replications: {n} runs, peak heap {:.1} MB ({:.0} bytes per run)",

@@ -615,6 +615,58 @@ pub fn execute_with(
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Runs per batch of [`execute_in_order`]: enough that two threads stay busy to its end,
+/// few enough that the rows held at once stay small.
+pub const BATCH_RUNS: usize = 4096;
+
+/// Runs `runs` (in index order) in batches of `batch`, each in parallel as [`execute_with`]
+/// does, and hands every row to `sink` in index order, together with the `done` rows (of
+/// runs an earlier attempt finished, not in `runs`). Only one batch of rows is
+/// held at a time, so memory does not grow with the number of runs.
+pub fn execute_in_order(
+    grid: &Grid,
+    runs: &[RunSpec],
+    done: Vec<RunRow>,
+    batch: usize,
+    journal: Option<&crate::journal::Journal>,
+    sink: &mut dyn FnMut(RunRow) -> Result<()>,
+) -> Result<()> {
+    let pb = progress(runs.len(), &format!("sweep {}", grid.name));
+    let mut done = done;
+    done.sort_by_key(|r| r.index);
+    let mut done = done.into_iter().peekable();
+    for chunk in runs.chunks(batch.max(1)) {
+        let last = chunk.last().map_or(0, |r| r.index);
+        let rows = execute_with(grid, chunk, false, journal);
+        if let Some(pb) = &pb {
+            pb.inc(chunk.len() as u64);
+        }
+        // Merge with the earlier attempt's rows up to this batch's last index.
+        let mut rows = rows.into_iter().peekable();
+        loop {
+            let take_done = match (done.peek(), rows.peek()) {
+                (Some(d), Some(r)) => d.index < r.index,
+                (Some(d), None) => d.index <= last,
+                (None, _) => false,
+            };
+            if take_done {
+                sink(done.next().expect("peeked"))?;
+            } else if let Some(r) = rows.next() {
+                sink(r)?;
+            } else {
+                break;
+            }
+        }
+    }
+    for d in done {
+        sink(d)?;
+    }
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(())
+}
+
 /// Two-sided 95 % quantile of Student's t with `df` degrees of freedom.
 pub fn t95(df: usize) -> f64 {
     const TABLE: [f64; 30] = [

@@ -59,11 +59,59 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         .filter(|r| !finished.contains(&r.index))
         .copied()
         .collect();
-    let mut rows = sweep::execute_with(&grid, &todo, true, Some(&journal));
-    rows.extend(done);
-    rows.sort_by_key(|r| r.index);
-    write_sweep(&dir, &manifest, &rows, !args.no_charts)?;
+    // Rows stream, in index order, to runs.csv's temporary file and, a grid point at a time,
+    // into the aggregate: memory does not grow with the number of runs.
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let runs_path = dir.join("runs.csv");
+    let (runs_file, file) = report::PendingFile::create(&runs_path)?;
+    let mut w = std::io::BufWriter::new(file);
+    w.write_all(&sweep::runs_csv(&manifest.axes, &[]))
+        .map_err(|e| Error::io(&runs_path, e))?;
+    let whole = manifest.shard.is_none();
+    let mut agg: Vec<sweep::AggRow> = Vec::new();
+    let mut point: Vec<sweep::RunRow> = Vec::new();
+    let mut count = 0usize;
+    sweep::execute_in_order(
+        &grid,
+        &todo,
+        done,
+        sweep::BATCH_RUNS,
+        Some(&journal),
+        &mut |row| {
+            let csv = sweep::runs_csv(&manifest.axes, std::slice::from_ref(&row));
+            let line = csv
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(&csv[..], |i| &csv[i + 1..]);
+            w.write_all(line).map_err(|e| Error::io(&runs_path, e))?;
+            count += 1;
+            if whole {
+                if point.first().is_some_and(|p| p.point != row.point) {
+                    agg.extend(sweep::aggregate(&point));
+                    point.clear();
+                }
+                point.push(row);
+            }
+            Ok(())
+        },
+    )?;
+    if !point.is_empty() {
+        agg.extend(sweep::aggregate(&point));
+    }
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io(&runs_path, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&runs_path, e))?;
+    drop(file);
+    finish_sweep(
+        &dir,
+        &manifest,
+        Runs::Written(runs_file),
+        whole.then_some(&agg[..]),
+        !args.no_charts,
+    )?;
     journal.finish();
+    let rows_len = count;
     emit(
         out,
         &format!(
@@ -76,7 +124,7 @@ pub(super) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
             grid.total_runs(),
             plural(grid.total_runs()),
             match args.shard {
-                Some(s) => format!(" (shard {}/{}: {} runs)", s.k, s.n, rows.len()),
+                Some(s) => format!(" (shard {}/{}: {} runs)", s.k, s.n, rows_len),
                 None => String::new(),
             },
             dir.display()
@@ -92,28 +140,55 @@ pub(super) fn write_sweep(
     charts: bool,
 ) -> Result<()> {
     use crate::sweep;
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        (
-            "sweep.json".into(),
-            [
-                serde_json::to_vec_pretty(manifest).expect("manifest serialises"),
-                b"\n".to_vec(),
-            ]
-            .concat(),
-        ),
-        ("runs.csv".into(), sweep::runs_csv(&manifest.axes, rows)),
-    ];
-    if manifest.shard.is_none() {
-        let agg = sweep::aggregate(rows);
+    let agg = manifest.shard.is_none().then(|| sweep::aggregate(rows));
+    finish_sweep(
+        dir,
+        manifest,
+        Runs::Bytes(sweep::runs_csv(&manifest.axes, rows)),
+        agg.as_deref(),
+        charts,
+    )
+}
+
+/// `runs.csv`: in memory, or already streamed to its temporary file.
+enum Runs {
+    Bytes(Vec<u8>),
+    Written(report::PendingFile),
+}
+
+/// Writes a sweep folder's files as one set: the manifest, `runs.csv`, and for a whole sweep
+/// (`agg`) the aggregate, its charts and page.
+fn finish_sweep(
+    dir: &Path,
+    manifest: &crate::sweep::Manifest,
+    runs: Runs,
+    agg: Option<&[crate::sweep::AggRow]>,
+    charts: bool,
+) -> Result<()> {
+    use crate::sweep;
+    let mut files: Vec<(String, Vec<u8>)> = vec![(
+        "sweep.json".into(),
+        [
+            serde_json::to_vec_pretty(manifest).expect("manifest serialises"),
+            b"\n".to_vec(),
+        ]
+        .concat(),
+    )];
+    let mut written = Vec::new();
+    match runs {
+        Runs::Bytes(b) => files.push(("runs.csv".into(), b)),
+        Runs::Written(p) => written.push(("runs.csv".to_string(), p)),
+    }
+    if let Some(agg) = agg {
         files.push((
             "aggregate.csv".into(),
-            sweep::aggregate_csv(&manifest.axes, &agg),
+            sweep::aggregate_csv(&manifest.axes, agg),
         ));
         if charts {
-            sweep_report(manifest, &agg, &manifest.source, &mut files)?;
+            sweep_report(manifest, agg, &manifest.source, &mut files)?;
         }
     }
-    report::write_set(dir, &files, report::SWEEP_FILES)
+    report::write_set_with(dir, &files, written, report::SWEEP_FILES)
 }
 
 /// The sweep's charts (when it has a load axis) and its `index.html`.

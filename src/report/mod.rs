@@ -191,8 +191,18 @@ fn probe_writable(dir: &Path) -> std::io::Result<()> {
 
 /// Writes a set of files into `dir` (created if needed): all of them, or none.
 pub fn write_all<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
+    write_all_with(dir, files, Vec::new())
+}
+
+/// [`write_all`], with files already written to their temporary files (streamed), committed
+/// with the others.
+pub fn write_all_with<S: AsRef<str>>(
+    dir: &Path,
+    files: &[(S, Vec<u8>)],
+    written: Vec<PendingFile>,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut pending = Vec::with_capacity(files.len());
+    let mut pending = written;
     for (name, bytes) in files {
         let dest = dir.join(name.as_ref());
         let (p, mut f) = PendingFile::create(&dest)?;
@@ -211,9 +221,20 @@ pub fn write_all<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()
 /// files that command can write) left in `dir` by an earlier run, so that a folder never mixes
 /// the charts of two runs.
 pub fn write_set<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)], family: &[&str]) -> Result<()> {
-    write_all(dir, files)?;
+    write_set_with(dir, files, Vec::new(), family)
+}
+
+/// [`write_set`] with files already written (named `written_names`, streamed to `written`).
+pub fn write_set_with<S: AsRef<str>>(
+    dir: &Path,
+    files: &[(S, Vec<u8>)],
+    written: Vec<(String, PendingFile)>,
+    family: &[&str],
+) -> Result<()> {
+    let names: Vec<String> = written.iter().map(|(n, _)| n.clone()).collect();
+    write_all_with(dir, files, written.into_iter().map(|(_, p)| p).collect())?;
     for stale in family {
-        if !files.iter().any(|(n, _)| n.as_ref() == *stale) {
+        if !files.iter().any(|(n, _)| n.as_ref() == *stale) && !names.iter().any(|n| n == stale) {
             let path = dir.join(stale);
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

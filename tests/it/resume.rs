@@ -52,11 +52,12 @@ fn interrupt_after(
 
 fn same_files(a: &Path, b: &Path) {
     for f in FILES {
-        assert_eq!(
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-            "{f} differs"
+        let (x, y) = (
+            std::fs::read_to_string(a.join(f)).unwrap(),
+            std::fs::read_to_string(b.join(f)).unwrap(),
         );
+        let first = x.lines().zip(y.lines()).position(|(p, q)| p != q);
+        assert!(x == y, "{f} differs, first at line {first:?}");
     }
 }
 

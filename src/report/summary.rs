@@ -291,6 +291,32 @@ impl CatalogInfo {
         }
         out
     }
+
+    /// The same, short, for the terminal: the assumptions on one line, without their reasons
+    /// (which `summary.json` and the page give).
+    pub fn short_lines(&self) -> Vec<String> {
+        let p = &self.provider;
+        let mut out = vec![
+            format!(
+                "provider: {} ({}), tables version {}",
+                p.name, p.title, p.version
+            ),
+            format!("limits: {} ({})", self.limits.source, self.limits.date),
+        ];
+        let assumed: Vec<String> = p
+            .assumptions
+            .iter()
+            .map(|a| format!("{} = {}", a.setting, a.value))
+            .collect();
+        out.push(format!(
+            "assumed: {} (why: summary.json, index.html)",
+            assumed.join("; ")
+        ));
+        if !p.overridden.is_empty() {
+            out.push(format!("set by the scenario: {}", p.overridden.join("; ")));
+        }
+        out
+    }
 }
 
 /// The account over the run: billing, payments, and each tier change.

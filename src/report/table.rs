@@ -350,7 +350,7 @@ pub fn render(s: &Summary) -> String {
         "ratesim {} | scenario {} | seed {} | tier {} ({spend})",
         s.ratesim_version, s.scenario_name, s.seed, s.tier
     );
-    for line in s.catalog.lines() {
+    for line in s.catalog.short_lines() {
         let _ = writeln!(out, "{line}");
     }
     let end = if s.cut_off {

@@ -657,7 +657,10 @@ fn every_output_records_the_provider_its_tables_and_assumptions() {
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("provider: openai"), "{stdout}");
-    assert!(stdout.contains("server.token_accounting = reserve"), "{stdout}");
+    assert!(
+        stdout.contains("server.token_accounting = reserve"),
+        "{stdout}"
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let p = &json["catalog"]["provider"];

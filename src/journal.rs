@@ -117,7 +117,7 @@ impl PlanJournal {
                 )));
             }
             // Whole lines only: a kill may have cut the last one.
-            for line in text.lines().skip(1).filter(|_| true) {
+            for line in text.lines().skip(1) {
                 if let Some((tier, load, e)) = decode(line) {
                     done.insert((tier, load), e);
                 }

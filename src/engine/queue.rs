@@ -270,7 +270,7 @@ impl<E: Copy> HeapQueue<E> {
 }
 
 /// Bytes a pending event takes in the queue beside the event itself (its time and sequence).
-pub const ENTRY_BYTES: usize = 16;
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Item<()>>();
 
 #[cfg(test)]
 mod tests {

@@ -434,28 +434,17 @@ impl ModelLimiter {
             Limit::RequestsPerMinute | Limit::RequestsPerDay => cfg.algorithm,
             _ => cfg.tokens_algorithm,
         };
-        let capacity = ModelLimiter::extra_capacity(cap, cfg, period);
+        let capacity = ModelLimiter::extra_capacity(cap.amount, cfg, period);
         Some(Dim::new(algorithm, capacity, cap.amount, period, level))
     }
 
-    /// The capacity of a per-time cap of `amount` per `period` (for reports).
-    pub fn extra_capacity_of(amount: Milli, cfg: &LimiterConfig, period: SimDuration) -> Milli {
-        ModelLimiter::extra_capacity(
-            ExtraCap {
-                limit: Limit::RequestsPerMinute,
-                amount,
-            },
-            cfg,
-            period,
-        )
-    }
-
-    /// A per-time cap holds one period's amount; with a quantum, a per-minute cap holds its
-    /// rate × quantum (at least one unit) and a daily one is kept whole.
-    fn extra_capacity(cap: ExtraCap, cfg: &LimiterConfig, period: SimDuration) -> Milli {
+    /// The capacity of a per-time cap of `amount` per `period`: one period's amount; with a
+    /// quantum, a per-minute cap holds its rate × quantum (at least one unit) and a daily one
+    /// is kept whole.
+    pub fn extra_capacity(amount: Milli, cfg: &LimiterConfig, period: SimDuration) -> Milli {
         let per_minute = period.0 == 60 * NANOS_PER_SEC;
-        cfg.quantum.filter(|_| per_minute).map_or(cap.amount, |q| {
-            let x = u128::from(cap.amount.0) * u128::from(q.0) / u128::from(period.0);
+        cfg.quantum.filter(|_| per_minute).map_or(amount, |q| {
+            let x = u128::from(amount.0) * u128::from(q.0) / u128::from(period.0);
             Milli(u64::try_from(x).unwrap_or(u64::MAX).max(1000))
         })
     }
@@ -728,7 +717,7 @@ impl ModelLimiter {
                     let (_, mut d) = self.extra.swap_remove(i);
                     d.retune(
                         now,
-                        ModelLimiter::extra_capacity(cap, cfg, period),
+                        ModelLimiter::extra_capacity(cap.amount, cfg, period),
                         cap.amount,
                     );
                     extra.push((cap.limit, d));

@@ -689,7 +689,7 @@ fn cap_uses(
             // What the cap admits at most over the span: its capacity (a full bucket at the
             // start: one period's amount, or rate x quantum) and its rate over the span.
             let per = |amount: u64, period_s: f64| {
-                let capacity = crate::limiter::ModelLimiter::extra_capacity_of(
+                let capacity = crate::limiter::ModelLimiter::extra_capacity(
                     limit,
                     server,
                     crate::time::SimDuration::from_secs(period_s as u64),

@@ -1,18 +1,21 @@
 //! The event queue: earliest time first, and among equal times, first scheduled first.
 //! This is the one place event order is defined.
 //!
-//! Events stay put in a slab, reused through a free list; the queue orders small entries (a
-//! key packing time and sequence, and a slot), so reordering moves the same few bytes whatever
-//! the size of an event.
+//! A simulation never schedules an event before the one it is processing, so the queue can
+//! be a two-level timing wheel (a calendar queue) in absolute time:
 //!
-//! The order is kept by a radix heap: a simulation never schedules an event before the one it
-//! is processing, so keys come out in increasing order and each entry sits in the bucket of the
-//! highest bit in which its key differs from the last key popped. A push is a bit scan and a
-//! vector push; a pop takes the lowest non-empty bucket and, when it holds several entries,
-//! moves them to lower buckets around the smallest. An entry moves down at most 128 times in
-//! its life, and in practice once or twice, so the cost per event does not grow with the
-//! number pending (a binary heap's does, as log n). [`HeapQueue`], the binary heap it replaced,
-//! stays as the reference it is tested and benchmarked against.
+//! - a *slot* is 2^22 ns (4.19 ms) and a *block* 4096 slots (2^34 ns, 17.2 s);
+//! - events of the current block wait in the *near* wheel, one vector per slot;
+//! - events of the next 4095 blocks (19.5 h) wait in the *far* wheel, one vector per block;
+//! - later events wait in a binary heap (*beyond*), a case real scenarios hardly meet.
+//!
+//! Popping takes events from the *current* slot, sorted by `(time, sequence)` when the slot
+//! is reached; when it is empty the next non-empty slot is found in a bitmap, and when the
+//! block is empty the next block's events are spread over the near wheel. An event is thus
+//! written once, moved at most once (from far to near) and sorted with the few others of its
+//! slot: the cost per event does not grow with the number pending, and the events of a slot
+//! sit together in memory. [`HeapQueue`], a binary heap, is the reference it is tested and
+//! benchmarked against.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -63,12 +66,18 @@ impl<E: Copy> Slab<E> {
     }
 }
 
-/// Bytes of a key, and buckets per byte.
-const LEVELS: usize = 16;
-const DIGITS: usize = 256;
+/// A slot is 2^22 ns; a wheel has 2^12 of them; a block (a far slot) is 2^34 ns.
+const SLOT_BITS: u32 = 22;
+const WHEEL_BITS: u32 = 12;
+const SLOTS: usize = 1 << WHEEL_BITS;
+const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
+/// A far vector whose events moved near keeps its room up to this many events (more would
+/// add up over the blocks a backlog passes through).
+const KEEP: usize = 256;
 
-/// An event with its key, kept in the buckets themselves: a pop reads the bucket it scans
-/// anyway, where a slab would cost a cache miss per event once many are pending.
+/// An event with its key, kept in the wheel's vectors themselves: the events of a slot are
+/// read together when it is reached, where a slab would cost a cache miss per event once
+/// many are pending.
 #[derive(Clone, Copy)]
 struct Item<E: Copy> {
     time: u64,
@@ -83,17 +92,98 @@ impl<E: Copy> Item<E> {
     }
 }
 
+/// An item of the beyond heap: the max-heap pops the smallest key.
+struct Later<E: Copy>(Item<E>);
+
+impl<E: Copy> PartialEq for Later<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+
+impl<E: Copy> Eq for Later<E> {}
+
+impl<E: Copy> PartialOrd for Later<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<E: Copy> Ord for Later<E> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.key().cmp(&self.0.key())
+    }
+}
+
+/// Which of 4096 slots are not empty: a word per 64 slots and a word saying which words are
+/// not zero, so that the next non-empty slot is found in a few instructions.
+struct Bits {
+    words: [u64; SLOTS / 64],
+    summary: u64,
+}
+
+impl Bits {
+    const EMPTY: Bits = Bits {
+        words: [0; SLOTS / 64],
+        summary: 0,
+    };
+
+    #[inline]
+    fn set(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+        self.summary |= 1 << (i / 64);
+    }
+
+    #[inline]
+    fn clear(&mut self, i: usize) {
+        let w = &mut self.words[i / 64];
+        *w &= !(1 << (i % 64));
+        if *w == 0 {
+            self.summary &= !(1 << (i / 64));
+        }
+    }
+
+    /// The first non-empty slot at or after `i`.
+    #[inline]
+    fn first_from(&self, i: usize) -> Option<usize> {
+        if i >= SLOTS {
+            return None;
+        }
+        let w = i / 64;
+        let here = self.words[w] & (u64::MAX << (i % 64));
+        if here != 0 {
+            return Some(w * 64 + here.trailing_zeros() as usize);
+        }
+        let above = self.summary & (u64::MAX << w) & !(1 << w);
+        if above == 0 {
+            return None;
+        }
+        let w = above.trailing_zeros() as usize;
+        Some(w * 64 + self.words[w].trailing_zeros() as usize)
+    }
+}
+
+#[inline]
+fn slot_of(time: u64) -> usize {
+    (time >> SLOT_BITS) as usize & (SLOTS - 1)
+}
+
 /// A priority queue of events keyed by `(time, insertion sequence)`, for a simulation: an
 /// event is never scheduled before the last one popped.
 pub struct EventQueue<E: Copy> {
-    /// `buckets[l * 256 + d]` holds the events whose key first differs from `last` in byte
-    /// `l` (from the lowest), where it is `d`. `levels` has bit `l` set when some bucket of
-    /// byte `l` is not empty, `digits[l]` the non-empty buckets of that byte.
-    buckets: Vec<Vec<Item<E>>>,
-    levels: u32,
-    digits: [[u64; 4]; LEVELS],
-    /// The key last popped (0 before the first pop).
-    last: u128,
+    /// The slot being popped, in increasing key order from `head` on.
+    current: Vec<Item<E>>,
+    head: usize,
+    /// The rest of the current block, by slot.
+    near: Box<[Vec<Item<E>>]>,
+    near_bits: Bits,
+    /// The next 4095 blocks, by block number modulo 4096.
+    far: Box<[Vec<Item<E>>]>,
+    far_bits: Bits,
+    beyond: BinaryHeap<Later<E>>,
+    /// The current block and slot: those of the last event popped (0 before the first pop).
+    block: u64,
+    slot: usize,
     len: usize,
     next_seq: u64,
 }
@@ -101,13 +191,17 @@ pub struct EventQueue<E: Copy> {
 impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
-            levels: 0,
-            digits: [[0; 4]; LEVELS],
-            last: 0,
+            current: Vec::new(),
+            head: 0,
+            near: (0..SLOTS).map(|_| Vec::new()).collect(),
+            near_bits: Bits::EMPTY,
+            far: (0..SLOTS).map(|_| Vec::new()).collect(),
+            far_bits: Bits::EMPTY,
+            beyond: BinaryHeap::new(),
+            block: 0,
+            slot: 0,
             len: 0,
-            // From 1, so that every key is above the initial `last` of 0.
-            next_seq: 1,
+            next_seq: 0,
         }
     }
 }
@@ -122,71 +216,113 @@ impl<E: Copy> EventQueue<E> {
             event,
         };
         self.next_seq += 1;
-        debug_assert!(item.key() > self.last, "an event scheduled in the past");
-        self.insert(item);
         self.len += 1;
+        let block = time.0 >> BLOCK_BITS;
+        debug_assert!(block >= self.block, "an event scheduled in the past");
+        if block == self.block {
+            let s = slot_of(time.0);
+            debug_assert!(s >= self.slot, "an event scheduled in the past");
+            if s == self.slot {
+                self.insert_current(item);
+            } else {
+                self.near[s].push(item);
+                self.near_bits.set(s);
+            }
+        } else if block - self.block < SLOTS as u64 {
+            let b = block as usize & (SLOTS - 1);
+            self.far[b].push(item);
+            self.far_bits.set(b);
+        } else {
+            self.beyond.push(Later(item));
+        }
     }
 
+    /// Into the slot being popped, in key order: usually at the end (the latest key so far).
     #[inline]
-    fn insert(&mut self, item: Item<E>) {
-        // Keys are unique and greater than `last`, so they differ in some byte.
+    fn insert_current(&mut self, item: Item<E>) {
         let key = item.key();
-        let l = (127 - (key ^ self.last).leading_zeros() as usize) / 8;
-        let d = ((key >> (8 * l)) & 0xff) as usize;
-        self.buckets[l * DIGITS + d].push(item);
-        self.levels |= 1 << l;
-        self.digits[l][d / 64] |= 1 << (d % 64);
+        if self.current.last().is_none_or(|x| x.key() < key) {
+            self.current.push(item);
+        } else {
+            let at = self.head + self.current[self.head..].partition_point(|x| x.key() < key);
+            self.current.insert(at, item);
+        }
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if self.levels == 0 {
-            return None;
+        loop {
+            if let Some(item) = self.current.get(self.head) {
+                let item = *item;
+                self.head += 1;
+                self.len -= 1;
+                return Some((SimTime(item.time), item.event));
+            }
+            if self.len == 0 {
+                return None;
+            }
+            match self.near_bits.first_from(self.slot + 1) {
+                Some(s) => self.reach(s),
+                None => self.next_block(),
+            }
         }
-        let l = self.levels.trailing_zeros() as usize;
-        let words = &mut self.digits[l];
-        let w = words
-            .iter()
-            .position(|&x| x != 0)
-            .expect("a non-empty level");
-        let d = w * 64 + words[w].trailing_zeros() as usize;
-        let bucket = &mut self.buckets[l * DIGITS + d];
-        let e = if bucket.len() == 1 {
-            let e = bucket.pop().expect("not empty");
-            words[w] &= !(1 << (d % 64));
-            if words.iter().all(|&x| x == 0) {
-                self.levels &= !(1 << l);
-            }
-            e
-        } else {
-            // The smallest key of the lowest bucket is the next event; the others share its
-            // bytes from `l` up, so they move to lower levels around it.
-            let mut min = 0;
-            for (i, x) in bucket.iter().enumerate().skip(1) {
-                if (x.time, x.seq) < (bucket[min].time, bucket[min].seq) {
-                    min = i;
-                }
-            }
-            let e = bucket.swap_remove(min);
-            let mut rest = std::mem::take(bucket);
-            words[w] &= !(1 << (d % 64));
-            if words.iter().all(|&x| x == 0) {
-                self.levels &= !(1 << l);
-            }
-            self.last = e.key();
-            for x in rest.drain(..) {
-                self.insert(x);
-            }
-            // A small bucket keeps its room for the next events; a large one gives it back,
-            // or the room of every bucket a backlog passed through would add up.
-            if rest.capacity() <= 256 {
-                self.buckets[l * DIGITS + d] = rest;
-            }
-            e
+    }
+
+    /// Slot `s` of the current block becomes the one popped.
+    #[inline]
+    fn reach(&mut self, s: usize) {
+        self.near_bits.clear(s);
+        self.slot = s;
+        self.current.clear();
+        self.head = 0;
+        std::mem::swap(&mut self.current, &mut self.near[s]);
+        if self.current.len() > 1 {
+            self.current.sort_unstable_by_key(Item::key);
+        }
+    }
+
+    /// The current block is empty: the next one with events spreads over the near wheel.
+    #[cold]
+    fn next_block(&mut self) {
+        let here = self.block as usize & (SLOTS - 1);
+        // Far slot `i` holds the block in (block, block + 4096) congruent to it.
+        let far = self
+            .far_bits
+            .first_from(here + 1)
+            .or_else(|| self.far_bits.first_from(0).filter(|&i| i < here))
+            .map(|i| self.block + ((i + SLOTS - here) % SLOTS) as u64);
+        let beyond = self.beyond.peek().map(|x| x.0.time >> BLOCK_BITS);
+        let block = match (far, beyond) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => unreachable!("pending events are in some wheel or beyond"),
         };
-        self.last = e.key();
-        self.len -= 1;
-        Some((SimTime(e.time), e.event))
+        self.block = block;
+        if far == Some(block) {
+            let i = block as usize & (SLOTS - 1);
+            self.far_bits.clear(i);
+            let mut items = std::mem::take(&mut self.far[i]);
+            for x in items.drain(..) {
+                let s = slot_of(x.time);
+                self.near[s].push(x);
+                self.near_bits.set(s);
+            }
+            if items.capacity() <= KEEP {
+                self.far[i] = items;
+            }
+        }
+        while self
+            .beyond
+            .peek()
+            .is_some_and(|x| x.0.time >> BLOCK_BITS == block)
+        {
+            let x = self.beyond.pop().expect("peeked").0;
+            let s = slot_of(x.time);
+            self.near[s].push(x);
+            self.near_bits.set(s);
+        }
+        let s = self.near_bits.first_from(0).expect("the block has events");
+        self.reach(s);
     }
 
     pub fn len(&self) -> usize {
@@ -198,9 +334,8 @@ impl<E: Copy> EventQueue<E> {
     }
 }
 
-/// The binary heap the radix heap replaced: the same order, `O(log n)` per operation, and no
-/// requirement that keys come out increasing. Kept as the reference [`EventQueue`] is tested
-/// and benchmarked against.
+/// A binary heap: the same order, `O(log n)` per operation, and no requirement that keys come
+/// out increasing. The reference [`EventQueue`] is tested and benchmarked against.
 pub struct HeapQueue<E: Copy> {
     heap: BinaryHeap<HeapEntry>,
     slab: Slab<E>,
@@ -319,11 +454,11 @@ mod tests {
     }
 
     #[test]
-    fn the_radix_heap_pops_what_the_binary_heap_pops() {
+    fn the_wheel_pops_what_the_binary_heap_pops() {
         // Times spread over every scale (ns to days), many ties, bursts of pushes and pops.
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(11);
-        let mut radix = EventQueue::default();
+        let mut wheel = EventQueue::default();
         let mut heap = HeapQueue::default();
         let mut now = 0u64;
         let mut id = 0u32;
@@ -335,7 +470,7 @@ mod tests {
                 } else {
                     rng.next_u64() >> (16 + scale)
                 };
-                radix.schedule(SimTime(now + dt), id);
+                wheel.schedule(SimTime(now + dt), id);
                 heap.schedule(SimTime(now + dt), id);
                 id += 1;
             }
@@ -345,14 +480,14 @@ mod tests {
                 (rng.next_u32() % 64) as usize
             };
             for _ in 0..pops {
-                let (a, b) = (radix.pop(), heap.pop());
+                let (a, b) = (wheel.pop(), heap.pop());
                 assert_eq!(a, b);
                 match a {
                     Some((t, _)) => now = t.0,
                     None => break,
                 }
             }
-            assert_eq!(radix.len(), heap.len());
+            assert_eq!(wheel.len(), heap.len());
         }
     }
 

@@ -37,7 +37,7 @@ impl LatencyModel {
     ) -> SimDuration {
         let mut secs = self.base.as_secs_f64();
         if let Some(speed) = self.output_tokens_per_sec {
-            secs += generated_tokens as f64 / speed;
+            secs += crate::time::u64_to_f64(generated_tokens) / speed;
         }
         if self.noise_sigma > 0.0 {
             let z: f64 = StandardNormal.sample(rng);

@@ -442,7 +442,9 @@ impl ClientPolicy {
             // 2^n exactly, as powi gives it, without the library call.
             f64::from_bits(((1023 + n) as u64) << 52)
         } else {
-            self.multiplier.powi(n)
+            // Behind an opaque value, so that the compiler does not call `powi` on the fast
+            // path too (it would, the call having no side effect, to avoid a branch).
+            std::hint::black_box(self.multiplier).powi(n)
         };
         self.base_delay.as_secs_f64() * growth
     }

@@ -279,9 +279,7 @@ pub struct Arrivals {
 
 /// Nanoseconds of `secs` seconds, rounded, saturating.
 fn nanos(secs: f64) -> u64 {
-    (secs * NANOS_PER_SEC as f64)
-        .round()
-        .clamp(0.0, u64::MAX as f64) as u64
+    crate::time::round_to_u64(secs * NANOS_PER_SEC as f64)
 }
 
 impl Arrivals {

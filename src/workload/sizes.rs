@@ -107,7 +107,7 @@ impl SizeSampler {
                 } else {
                     lo
                 };
-                (prompt as f64 * share).round() as u64
+                crate::time::round_to_u64(crate::time::u64_to_f64(prompt) * share)
             }
             None => 0,
         };

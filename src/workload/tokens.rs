@@ -92,19 +92,19 @@ impl TokenSampler {
                 } else {
                     v1
                 };
-                x.round().max(0.0) as u64
+                crate::time::round_to_u64(x)
             }
             TokenSampler::Constant(v) => v,
             TokenSampler::Uniform(min, max) => rng.random_range(min..=max),
             TokenSampler::Normal { mean, std } => loop {
                 let z: f64 = StandardNormal.sample(rng);
-                let x = (mean + std * z).round();
-                if x >= 1.0 {
-                    break x.min(u64::MAX as f64) as u64;
+                let x = crate::time::round_to_u64(mean + std * z);
+                if x >= 1 {
+                    break x;
                 }
             },
             TokenSampler::LogNormal(d) => {
-                (d.sample(rng).round().min(u64::MAX as f64) as u64).max(1)
+                crate::time::round_to_u64(d.sample(rng)).max(1)
             }
         }
     }

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod plan;
 pub mod prices;
 pub mod provider;
+pub mod random;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

@@ -15,7 +15,6 @@ pub mod presets;
 pub mod shared;
 pub mod state;
 
-use rand::RngExt;
 use serde::Serialize;
 
 use crate::time::SimDuration;
@@ -463,12 +462,12 @@ impl ClientPolicy {
             Jitter::None => b,
             Jitter::Full if floor > SimDuration::ZERO => {
                 let (lo, hi) = (floor.as_secs_f64(), b.max(floor).as_secs_f64());
-                SimDuration::from_secs_f64(lo + (hi - lo) * rng.random::<f64>())
+                SimDuration::from_secs_f64(lo + (hi - lo) * crate::random::unit_f64(rng))
             }
-            Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * rng.random::<f64>()),
+            Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * crate::random::unit_f64(rng)),
             Jitter::Equal => {
                 let half = b.as_secs_f64() / 2.0;
-                SimDuration::from_secs_f64(half + half * rng.random::<f64>())
+                SimDuration::from_secs_f64(half + half * crate::random::unit_f64(rng))
             }
             Jitter::Decorrelated => {
                 let base = self.base_delay.as_secs_f64();
@@ -478,7 +477,7 @@ impl ClientPolicy {
                     previous_delay.as_secs_f64()
                 };
                 let high = (prev * self.multiplier).max(base);
-                let d = base + (high - base) * rng.random::<f64>();
+                let d = base + (high - base) * crate::random::unit_f64(rng);
                 let d = match self.max_delay {
                     Some(cap) => d.min(cap.as_secs_f64()),
                     None => d,
@@ -486,11 +485,11 @@ impl ClientPolicy {
                 SimDuration::from_secs_f64(d)
             }
             Jitter::Scaled { low, high } => {
-                let f = low + (high - low) * rng.random::<f64>();
+                let f = low + (high - low) * crate::random::unit_f64(rng);
                 SimDuration::from_secs_f64(b.as_secs_f64() * f)
             }
             Jitter::Additive { amount } => {
-                let raw = self.uncapped(k) + amount.as_secs_f64() * rng.random::<f64>();
+                let raw = self.uncapped(k) + amount.as_secs_f64() * crate::random::unit_f64(rng);
                 let d = match self.max_delay {
                     Some(cap) => raw.min(cap.as_secs_f64()),
                     None => raw,

@@ -9,7 +9,7 @@
 pub mod queue;
 
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -662,7 +662,7 @@ impl Sim<'_> {
                     return self.serve(req, t.after(queued));
                 }
                 let cfg = &scenario.server;
-                if cfg.failure_rate > 0.0 && st.server_rng.random::<f64>() < cfg.failure_rate {
+                if cfg.failure_rate > 0.0 && crate::random::unit_f64(&mut st.server_rng) < cfg.failure_rate {
                     return self.server_error(req, t, observer);
                 }
                 if let Some(cap) = cfg.capacity {

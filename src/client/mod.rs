@@ -120,6 +120,47 @@ impl Cause {
     }
 }
 
+/// A policy's capped exponential delays for its first 64 retries, each with its length in
+/// seconds, and those of the policy it wraps: computed once per run, they spare each retry
+/// two divisions and a rounding. The values are those [`ClientPolicy::exponential`] gives.
+#[derive(Clone, Debug, Default)]
+pub struct Delays {
+    first: Vec<(SimDuration, f64)>,
+    inner: Option<Box<Delays>>,
+}
+
+/// No delays in advance: each is computed when needed.
+static NO_DELAYS: Delays = Delays {
+    first: Vec::new(),
+    inner: None,
+};
+
+impl Delays {
+    pub fn of(policy: &ClientPolicy) -> Delays {
+        Delays {
+            first: (1..=64)
+                .map(|k| {
+                    let b = policy.exponential(k);
+                    (b, b.as_secs_f64())
+                })
+                .collect(),
+            inner: policy.inner.as_deref().map(|p| Box::new(Delays::of(p))),
+        }
+    }
+
+    /// The k-th delay (k from 1; 0 counts as 1, as for `exponential`) and its seconds.
+    #[inline(always)]
+    fn get(&self, policy: &ClientPolicy, k: u32) -> (SimDuration, f64) {
+        match self.first.get(k.saturating_sub(1) as usize) {
+            Some(&d) => d,
+            None => {
+                let b = policy.exponential(k);
+                (b, b.as_secs_f64())
+            }
+        }
+    }
+}
+
 /// A complete retry policy.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientPolicy {
@@ -226,6 +267,21 @@ impl ClientPolicy {
         self.on_failure(tries, Some(retry_after), previous_delay, elapsed, rng)
     }
 
+    /// As [`ClientPolicy::on_failure`], with the policy's delays computed in advance (the same
+    /// values, sooner).
+    #[inline]
+    pub fn on_failure_with<R: rand::Rng + ?Sized>(
+        &self,
+        delays: &Delays,
+        tries: Tries,
+        retry_after: Option<SimDuration>,
+        previous_delay: SimDuration,
+        elapsed: SimDuration,
+        rng: &mut R,
+    ) -> (Action, Tries) {
+        self.failed(delays, tries, retry_after, previous_delay, elapsed, rng)
+    }
+
     /// As [`ClientPolicy::on_rate_limited`], for a failure that is a 429 with its Retry-After
     /// (`Some`) or a server error (`None`: no Retry-After; retried only if
     /// `retry_server_errors`, with the backoff).
@@ -238,10 +294,24 @@ impl ClientPolicy {
         elapsed: SimDuration,
         rng: &mut R,
     ) -> (Action, Tries) {
+        self.failed(&NO_DELAYS, tries, retry_after, previous_delay, elapsed, rng)
+    }
+
+    #[inline]
+    fn failed<R: rand::Rng + ?Sized>(
+        &self,
+        delays: &Delays,
+        tries: Tries,
+        retry_after: Option<SimDuration>,
+        previous_delay: SimDuration,
+        elapsed: SimDuration,
+        rng: &mut R,
+    ) -> (Action, Tries) {
         let failures = tries.inner.saturating_add(1);
         let Some(inner) = &self.inner else {
             let k = failures - tries.reset;
             let (action, pushback) = self.decide(
+                delays,
                 u32::from(failures),
                 u32::from(k),
                 retry_after,
@@ -262,6 +332,7 @@ impl ClientPolicy {
         // The SDK inside decides first; when it gives up, this outer attempt has failed.
         let k = failures - tries.reset;
         let (action, pushback) = inner.decide(
+            delays.inner.as_deref().unwrap_or(&NO_DELAYS),
             u32::from(failures),
             u32::from(k),
             retry_after,
@@ -285,6 +356,7 @@ impl ClientPolicy {
         };
         let outer = tries.outer.saturating_add(1);
         let (action, _) = self.decide(
+            delays,
             u32::from(outer),
             u32::from(outer),
             retry_after,
@@ -325,6 +397,7 @@ impl ClientPolicy {
     #[inline(always)]
     fn decide<R: rand::Rng + ?Sized>(
         &self,
+        delays: &Delays,
         failures: u32,
         k: u32,
         retry_after: Option<SimDuration>,
@@ -338,6 +411,7 @@ impl ClientPolicy {
                 return (Action::give_up(Cause::ServerError), false);
             }
             return self.wait_or_stop(
+                delays,
                 failures <= self.max_retries,
                 None,
                 false,
@@ -365,6 +439,7 @@ impl ClientPolicy {
             RetryAfter::Ignore => (None, false),
         };
         self.wait_or_stop(
+            delays,
             retries_left,
             delay,
             pushback,
@@ -381,6 +456,7 @@ impl ClientPolicy {
     #[inline(always)]
     fn wait_or_stop<R: rand::Rng + ?Sized>(
         &self,
+        delays: &Delays,
         retries_left: bool,
         delay: Option<SimDuration>,
         pushback: bool,
@@ -392,7 +468,7 @@ impl ClientPolicy {
         if !retries_left && !self.sleep_after_last_failure {
             return (Action::give_up(Cause::RetriesExhausted), false);
         }
-        let after = delay.unwrap_or_else(|| self.backoff(k, previous_delay, rng));
+        let after = delay.unwrap_or_else(|| self.backoff_with(delays, k, previous_delay, rng));
         let ends = SimDuration(elapsed.0.saturating_add(after.0));
         if self.time_budget.is_some_and(|b| ends > b) {
             // The next attempt would come too late: stop now.
@@ -449,14 +525,24 @@ impl ClientPolicy {
     }
 
     /// The jittered backoff delay of the k-th retry.
-    #[inline(always)]
     pub fn backoff<R: rand::Rng + ?Sized>(
         &self,
         k: u32,
         previous_delay: SimDuration,
         rng: &mut R,
     ) -> SimDuration {
-        let b = self.exponential(k);
+        self.backoff_with(&NO_DELAYS, k, previous_delay, rng)
+    }
+
+    #[inline(always)]
+    fn backoff_with<R: rand::Rng + ?Sized>(
+        &self,
+        delays: &Delays,
+        k: u32,
+        previous_delay: SimDuration,
+        rng: &mut R,
+    ) -> SimDuration {
+        let (b, b_secs) = delays.get(self, k);
         let floor = self.min_delay;
         let d = match self.jitter {
             Jitter::None => b,
@@ -464,9 +550,9 @@ impl ClientPolicy {
                 let (lo, hi) = (floor.as_secs_f64(), b.max(floor).as_secs_f64());
                 SimDuration::from_secs_f64(lo + (hi - lo) * crate::random::unit_f64(rng))
             }
-            Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * crate::random::unit_f64(rng)),
+            Jitter::Full => SimDuration::from_secs_f64(b_secs * crate::random::unit_f64(rng)),
             Jitter::Equal => {
-                let half = b.as_secs_f64() / 2.0;
+                let half = b_secs / 2.0;
                 SimDuration::from_secs_f64(half + half * crate::random::unit_f64(rng))
             }
             Jitter::Decorrelated => {
@@ -486,7 +572,7 @@ impl ClientPolicy {
             }
             Jitter::Scaled { low, high } => {
                 let f = low + (high - low) * crate::random::unit_f64(rng);
-                SimDuration::from_secs_f64(b.as_secs_f64() * f)
+                SimDuration::from_secs_f64(b_secs * f)
             }
             Jitter::Additive { amount } => {
                 let raw = self.uncapped(k) + amount.as_secs_f64() * crate::random::unit_f64(rng);

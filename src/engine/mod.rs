@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::account::{Account, AccountTotals};
 use crate::client::state::{ClientState, Gate};
-use crate::client::{Action, Cause, Tries};
+use crate::client::{Action, Cause, Delays, Tries};
 use crate::limiter::{Decision, ModelLimiter};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -206,6 +206,8 @@ struct Sim<'s> {
     limiters: Vec<ModelLimiter>,
     /// Per client of the scenario: its live state, or `None` for a client without shared state.
     clients: Vec<Option<LiveClient>>,
+    /// Per client of the scenario: its policy's delays, computed once.
+    delays: Vec<Delays>,
     /// Requests given a concurrency slot by a request that ended: their first attempt is due now.
     ready: VecDeque<Request>,
     ended: u64,
@@ -261,6 +263,11 @@ pub fn run<O: Observer>(scenario: &Scenario, observer: &mut O) -> RunOutcome {
         streams,
         limiters,
         clients,
+        delays: scenario
+            .clients
+            .iter()
+            .map(|c| Delays::of(&c.policy))
+            .collect(),
         ready: VecDeque::new(),
         ended: 0,
         account: scenario.account.as_ref().map(Account::new),
@@ -704,9 +711,10 @@ impl Sim<'_> {
                     }
                     return self.queue.schedule(heard, Event::Heard(req, retry_after));
                 }
-                let (action, tries) = policy.on_rate_limited(
+                let (action, tries) = policy.on_failure_with(
+                    &self.delays[spec.client],
                     req.tries,
-                    retry_after,
+                    Some(retry_after),
                     req.previous_delay,
                     heard.since(req.arrived),
                     &mut st.jitter_rng,
@@ -784,7 +792,8 @@ impl Sim<'_> {
         }
         let policy = &scenario.clients[spec.client].policy;
         let st = &mut self.streams[req.stream as usize];
-        let (action, tries) = policy.on_failure(
+        let (action, tries) = policy.on_failure_with(
+            &self.delays[spec.client],
             req.tries,
             None,
             req.previous_delay,
@@ -821,7 +830,8 @@ impl Sim<'_> {
             lc.state.on_rate_limited(now)
         };
         let st = &mut self.streams[req.stream as usize];
-        let (action, tries) = policy.on_failure(
+        let (action, tries) = policy.on_failure_with(
+            &self.delays[c],
             req.tries,
             (!server_error).then_some(retry_after),
             req.previous_delay,

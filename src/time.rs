@@ -290,11 +290,17 @@ mod tests {
                 "{x}"
             );
             for y in [x, -x] {
-                assert_eq!(round_to_u64(y), y.round().clamp(0.0, u64::MAX as f64) as u64);
+                assert_eq!(
+                    round_to_u64(y),
+                    y.round().clamp(0.0, u64::MAX as f64) as u64
+                );
             }
         }
         for y in [f64::NAN, -0.0, -0.5, -f64::INFINITY, 0.49999999999999994] {
-            assert_eq!(round_to_u64(y), y.round().clamp(0.0, u64::MAX as f64) as u64);
+            assert_eq!(
+                round_to_u64(y),
+                y.round().clamp(0.0, u64::MAX as f64) as u64
+            );
         }
     }
 
@@ -302,7 +308,15 @@ mod tests {
     fn fast_conversion_agrees_with_as_everywhere() {
         use rand::{Rng, SeedableRng};
         let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(6);
-        let mut xs = vec![0, 1, (1 << 53) + 1, (1 << 63) - 1, 1 << 63, (1 << 63) + 1, u64::MAX];
+        let mut xs = vec![
+            0,
+            1,
+            (1 << 53) + 1,
+            (1 << 63) - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            u64::MAX,
+        ];
         for _ in 0..200_000 {
             // Every magnitude, rounding cases included.
             xs.push(r.next_u64() >> (r.next_u32() % 64));

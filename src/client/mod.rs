@@ -394,6 +394,7 @@ impl ClientPolicy {
 
     /// One loop's decision after its `failures`-th 429 (from 1); `k` is the backoff index.
     /// Returns the action and whether the wait was a pushback (which restarts the backoff).
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn decide<R: rand::Rng + ?Sized>(
         &self,
@@ -592,6 +593,52 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::Xoshiro256PlusPlus;
+
+    #[test]
+    fn delays_in_advance_decide_as_delays_computed_each_time() {
+        // Every preset and every jitter, nested or not, far past the 64 delays kept.
+        let mut policies: Vec<ClientPolicy> = presets::PRESETS
+            .iter()
+            .filter_map(|(name, _, _)| ClientPolicy::preset(name))
+            .collect();
+        for jitter in [
+            Jitter::None,
+            Jitter::Full,
+            Jitter::Equal,
+            Jitter::Decorrelated,
+            Jitter::Scaled {
+                low: 0.75,
+                high: 1.0,
+            },
+            Jitter::Additive { amount: secs(1) },
+        ] {
+            policies.push(ClientPolicy {
+                jitter,
+                max_retries: 100,
+                multiplier: 1.7,
+                min_delay: SimDuration::from_millis(300),
+                max_delay: Some(secs(3_000)),
+                ..presets::bare()
+            });
+        }
+        for p in policies {
+            let delays = Delays::of(&p);
+            let (mut a, mut b) = (rng(), rng());
+            let mut tries = Tries::default();
+            let mut prev = SimDuration::ZERO;
+            for n in 0..100u64 {
+                let retry_after = (n % 3 != 0).then_some(secs(n % 7));
+                let elapsed = secs(n);
+                let x = p.on_failure(tries, retry_after, prev, elapsed, &mut a);
+                let y = p.on_failure_with(&delays, tries, retry_after, prev, elapsed, &mut b);
+                assert_eq!(x, y, "{:?} after {n}", p.preset);
+                if let Action::Retry { after } = x.0 {
+                    prev = after;
+                }
+                tries = x.1;
+            }
+        }
+    }
 
     fn rng() -> Xoshiro256PlusPlus {
         Xoshiro256PlusPlus::seed_from_u64(7)

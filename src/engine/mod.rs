@@ -8,8 +8,8 @@
 
 pub mod queue;
 
-use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -669,7 +669,9 @@ impl Sim<'_> {
                     return self.serve(req, t.after(queued));
                 }
                 let cfg = &scenario.server;
-                if cfg.failure_rate > 0.0 && crate::random::unit_f64(&mut st.server_rng) < cfg.failure_rate {
+                if cfg.failure_rate > 0.0
+                    && crate::random::unit_f64(&mut st.server_rng) < cfg.failure_rate
+                {
                     return self.server_error(req, t, observer);
                 }
                 if let Some(cap) = cfg.capacity {

@@ -103,9 +103,7 @@ impl TokenSampler {
                     break x;
                 }
             },
-            TokenSampler::LogNormal(d) => {
-                crate::time::round_to_u64(d.sample(rng)).max(1)
-            }
+            TokenSampler::LogNormal(d) => crate::time::round_to_u64(d.sample(rng)).max(1),
         }
     }
 }

@@ -5,16 +5,18 @@
 //! be a two-level timing wheel (a calendar queue) in absolute time:
 //!
 //! - a *slot* is 2^22 ns (4.19 ms) and a *block* 4096 slots (2^34 ns, 17.2 s);
-//! - events of the current block wait in the *near* wheel, one vector per slot;
-//! - events of the next 4095 blocks (19.5 h) wait in the *far* wheel, one vector per block;
-//! - later events wait in a binary heap (*beyond*), a case real scenarios hardly meet.
+//! - the entries of the current block wait in the *near* wheel, one vector per slot;
+//! - those of the next 4095 blocks (19.5 h) in the *far* wheel, one vector per block;
+//! - later ones in a binary heap (*beyond*), a case real scenarios hardly meet.
 //!
-//! Popping takes events from the *current* slot, sorted by `(time, sequence)` when the slot
-//! is reached; when it is empty the next non-empty slot is found in a bitmap, and when the
-//! block is empty the next block's events are spread over the near wheel. An event is thus
-//! written once, moved at most once (from far to near) and sorted with the few others of its
-//! slot: the cost per event does not grow with the number pending, and the events of a slot
-//! sit together in memory. [`HeapQueue`], a binary heap, is the reference it is tested and
+//! The wheel orders small entries (time, sequence and a slab index, 24 bytes); the events
+//! stay put in a slab whose free list is last-in first-out, so that the event scheduled while
+//! one is processed takes the place that one just left, in cache. Popping takes entries from
+//! the *current* slot, sorted by `(time, sequence)` when the slot is reached; when it is empty
+//! the next non-empty slot is found in a bitmap, and when the block is empty the next block's
+//! entries spread over the near wheel. An entry is thus written once, moved at most once (far
+//! to near) and sorted with the few others of its slot: the cost per event does not grow with
+//! the number pending. [`HeapQueue`], a binary heap, is the reference it is tested and
 //! benchmarked against.
 
 use std::cmp::Ordering;
@@ -45,6 +47,11 @@ struct Slab<E: Copy> {
 }
 
 impl<E: Copy> Slab<E> {
+    const EMPTY: Slab<E> = Slab {
+        events: Vec::new(),
+        free: Vec::new(),
+    };
+
     #[inline]
     fn put(&mut self, event: E) -> u32 {
         match self.free.pop() {
@@ -59,6 +66,24 @@ impl<E: Copy> Slab<E> {
         }
     }
 
+    /// Asks for the cache lines of the event in `slot` (a hint: no effect on the result).
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(e) = self.events.get(slot as usize) {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p = std::ptr::from_ref(e).cast::<i8>();
+            // SAFETY: a prefetch reads nothing the program sees and cannot fault; the address
+            // is that of a live element, and SSE is part of every x86-64 target.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
     #[inline]
     fn take(&mut self, slot: u32) -> E {
         self.free.push(slot);
@@ -71,45 +96,30 @@ const SLOT_BITS: u32 = 22;
 const WHEEL_BITS: u32 = 12;
 const SLOTS: usize = 1 << WHEEL_BITS;
 const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
-/// A far vector whose events moved near keeps its room up to this many events (more would
-/// add up over the blocks a backlog passes through).
-const KEEP: usize = 256;
+/// A far vector whose entries moved near keeps its room up to this many (more would add up
+/// over the blocks a backlog passes through).
+const KEEP: usize = 4096;
+/// How many pops ahead the slab is asked for an event.
+const AHEAD: usize = 4;
 
-/// An event with its key, kept in the wheel's vectors themselves: the events of a slot are
-/// read together when it is reached, where a slab would cost a cache miss per event once
-/// many are pending.
-#[derive(Clone, Copy)]
-struct Item<E: Copy> {
-    time: u64,
-    seq: u64,
-    event: E,
-}
+/// An entry of the beyond heap: the max-heap pops the smallest key.
+struct Later(Entry);
 
-impl<E: Copy> Item<E> {
-    #[inline]
-    fn key(&self) -> u128 {
-        (u128::from(self.time) << 64) | u128::from(self.seq)
-    }
-}
-
-/// An item of the beyond heap: the max-heap pops the smallest key.
-struct Later<E: Copy>(Item<E>);
-
-impl<E: Copy> PartialEq for Later<E> {
+impl PartialEq for Later {
     fn eq(&self, other: &Self) -> bool {
         self.0.key() == other.0.key()
     }
 }
 
-impl<E: Copy> Eq for Later<E> {}
+impl Eq for Later {}
 
-impl<E: Copy> PartialOrd for Later<E> {
+impl PartialOrd for Later {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl<E: Copy> Ord for Later<E> {
+impl Ord for Later {
     fn cmp(&self, other: &Self) -> Ordering {
         other.0.key().cmp(&self.0.key())
     }
@@ -171,16 +181,17 @@ fn slot_of(time: u64) -> usize {
 /// A priority queue of events keyed by `(time, insertion sequence)`, for a simulation: an
 /// event is never scheduled before the last one popped.
 pub struct EventQueue<E: Copy> {
+    slab: Slab<E>,
     /// The slot being popped, in increasing key order from `head` on.
-    current: Vec<Item<E>>,
+    current: Vec<Entry>,
     head: usize,
     /// The rest of the current block, by slot.
-    near: Box<[Vec<Item<E>>]>,
+    near: Box<[Vec<Entry>]>,
     near_bits: Bits,
     /// The next 4095 blocks, by block number modulo 4096.
-    far: Box<[Vec<Item<E>>]>,
+    far: Box<[Vec<Entry>]>,
     far_bits: Bits,
-    beyond: BinaryHeap<Later<E>>,
+    beyond: BinaryHeap<Later>,
     /// The current block and slot: those of the last event popped (0 before the first pop).
     block: u64,
     slot: usize,
@@ -191,6 +202,7 @@ pub struct EventQueue<E: Copy> {
 impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
+            slab: Slab::EMPTY,
             current: Vec::new(),
             head: 0,
             near: (0..SLOTS).map(|_| Vec::new()).collect(),
@@ -210,10 +222,10 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`, which must not be before the last event popped.
     #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) {
-        let item = Item {
+        let entry = Entry {
             time: time.0,
             seq: self.next_seq,
-            event,
+            slot: self.slab.put(event),
         };
         self.next_seq += 1;
         self.len += 1;
@@ -223,40 +235,44 @@ impl<E: Copy> EventQueue<E> {
             let s = slot_of(time.0);
             debug_assert!(s >= self.slot, "an event scheduled in the past");
             if s == self.slot {
-                self.insert_current(item);
+                self.insert_current(entry);
             } else {
-                self.near[s].push(item);
+                self.near[s].push(entry);
                 self.near_bits.set(s);
             }
         } else if block - self.block < SLOTS as u64 {
             let b = block as usize & (SLOTS - 1);
-            self.far[b].push(item);
+            self.far[b].push(entry);
             self.far_bits.set(b);
         } else {
-            self.beyond.push(Later(item));
+            self.beyond.push(Later(entry));
         }
     }
 
     /// Into the slot being popped, in key order: usually at the end (the latest key so far).
     #[inline]
-    fn insert_current(&mut self, item: Item<E>) {
-        let key = item.key();
+    fn insert_current(&mut self, entry: Entry) {
+        let key = entry.key();
         if self.current.last().is_none_or(|x| x.key() < key) {
-            self.current.push(item);
+            self.current.push(entry);
         } else {
             let at = self.head + self.current[self.head..].partition_point(|x| x.key() < key);
-            self.current.insert(at, item);
+            self.current.insert(at, entry);
         }
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            if let Some(item) = self.current.get(self.head) {
-                let item = *item;
+            if let Some(&entry) = self.current.get(self.head) {
+                // The event popped a few pops from now: from memory meanwhile, when a backlog
+                // has spread the slab beyond the caches.
+                if let Some(ahead) = self.current.get(self.head + AHEAD) {
+                    self.slab.prefetch(ahead.slot);
+                }
                 self.head += 1;
                 self.len -= 1;
-                return Some((SimTime(item.time), item.event));
+                return Some((SimTime(entry.time), self.slab.take(entry.slot)));
             }
             if self.len == 0 {
                 return None;
@@ -277,7 +293,7 @@ impl<E: Copy> EventQueue<E> {
         self.head = 0;
         std::mem::swap(&mut self.current, &mut self.near[s]);
         if self.current.len() > 1 {
-            self.current.sort_unstable_by_key(Item::key);
+            self.current.sort_unstable_by_key(Entry::key);
         }
     }
 
@@ -301,14 +317,14 @@ impl<E: Copy> EventQueue<E> {
         if far == Some(block) {
             let i = block as usize & (SLOTS - 1);
             self.far_bits.clear(i);
-            let mut items = std::mem::take(&mut self.far[i]);
-            for x in items.drain(..) {
+            let mut entries = std::mem::take(&mut self.far[i]);
+            for x in entries.drain(..) {
                 let s = slot_of(x.time);
                 self.near[s].push(x);
                 self.near_bits.set(s);
             }
-            if items.capacity() <= KEEP {
-                self.far[i] = items;
+            if entries.capacity() <= KEEP {
+                self.far[i] = entries;
             }
         }
         while self
@@ -369,10 +385,7 @@ impl<E: Copy> Default for HeapQueue<E> {
     fn default() -> Self {
         HeapQueue {
             heap: BinaryHeap::new(),
-            slab: Slab {
-                events: Vec::new(),
-                free: Vec::new(),
-            },
+            slab: Slab::EMPTY,
             next_seq: 0,
         }
     }
@@ -404,8 +417,9 @@ impl<E: Copy> HeapQueue<E> {
     }
 }
 
-/// Bytes a pending event takes in the queue beside the event itself (its time and sequence).
-pub const ENTRY_BYTES: usize = std::mem::size_of::<Item<()>>();
+/// Bytes a pending event takes in the queue beside the event itself: its entry (time,
+/// sequence and slab index).
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
 #[cfg(test)]
 mod tests {

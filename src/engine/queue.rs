@@ -96,9 +96,6 @@ const SLOT_BITS: u32 = 22;
 const WHEEL_BITS: u32 = 12;
 const SLOTS: usize = 1 << WHEEL_BITS;
 const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
-/// A far vector whose entries moved near keeps its room up to this many (more would add up
-/// over the blocks a backlog passes through).
-const KEEP: usize = 4096;
 /// How many pops ahead the slab is asked for an event.
 const AHEAD: usize = 4;
 
@@ -317,14 +314,12 @@ impl<E: Copy> EventQueue<E> {
         if far == Some(block) {
             let i = block as usize & (SLOTS - 1);
             self.far_bits.clear(i);
-            let mut entries = std::mem::take(&mut self.far[i]);
-            for x in entries.drain(..) {
+            // Its room goes back: the far vector is next used 19.5 h later, and kept rooms
+            // would add up over a long run.
+            for x in std::mem::take(&mut self.far[i]) {
                 let s = slot_of(x.time);
                 self.near[s].push(x);
                 self.near_bits.set(s);
-            }
-            if entries.capacity() <= KEEP {
-                self.far[i] = entries;
             }
         }
         while self

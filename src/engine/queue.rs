@@ -40,28 +40,44 @@ impl Entry {
     }
 }
 
-/// Events in a slab with a free list, addressed by slot.
+/// Events in a slab with a free list, addressed by slot. The slab grows by chunks of 4096
+/// events, each allocated once at its full size: no growth copies the events, and the room
+/// beyond those pending is at most one chunk (a doubling vector's could be as large as them).
 struct Slab<E: Copy> {
-    events: Vec<E>,
+    chunks: Vec<Vec<E>>,
     free: Vec<u32>,
 }
 
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 impl<E: Copy> Slab<E> {
     const EMPTY: Slab<E> = Slab {
-        events: Vec::new(),
+        chunks: Vec::new(),
         free: Vec::new(),
     };
+
+    #[inline]
+    fn at(&self, slot: u32) -> &E {
+        &self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)]
+    }
 
     #[inline]
     fn put(&mut self, event: E) -> u32 {
         match self.free.pop() {
             Some(i) => {
-                self.events[i as usize] = event;
+                self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)] = event;
                 i
             }
             None => {
-                self.events.push(event);
-                u32::try_from(self.events.len() - 1).expect("fewer than 2^32 pending events")
+                if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let n = self.chunks.len() - 1;
+                let last = &mut self.chunks[n];
+                last.push(event);
+                u32::try_from((n << CHUNK_BITS) + last.len() - 1)
+                    .expect("fewer than 2^32 pending events")
             }
         }
     }
@@ -70,9 +86,9 @@ impl<E: Copy> Slab<E> {
     #[inline]
     fn prefetch(&self, slot: u32) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(e) = self.events.get(slot as usize) {
+        {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let p = std::ptr::from_ref(e).cast::<i8>();
+            let p = std::ptr::from_ref(self.at(slot)).cast::<i8>();
             // SAFETY: a prefetch reads nothing the program sees and cannot fault; the address
             // is that of a live element, and SSE is part of every x86-64 target.
             unsafe {
@@ -87,7 +103,7 @@ impl<E: Copy> Slab<E> {
     #[inline]
     fn take(&mut self, slot: u32) -> E {
         self.free.push(slot);
-        self.events[slot as usize]
+        *self.at(slot)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The event queue against the binary heap it replaced, at 10^2 to 10^7 pending events.
+//! The event queue (a timing wheel) against a binary heap, at 10^2 to 10^7 pending events.
 //!
 //! The hold model: the queue holds N events; each operation pops the earliest and schedules
 //! one a random delay later (exponential, mean 10 s, in ns), so N stays constant, as in a
@@ -37,7 +37,7 @@ macro_rules! hold_bench {
             }
             q
         });
-        if $name == "radix" {
+        if $name == "wheel" {
             eprintln!(
                 "{} pending: {:.1} bytes per pending event (a 64-byte event included)",
                 $n,
@@ -62,7 +62,7 @@ fn bench_hold(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     group.warm_up_time(Duration::from_secs(1));
     for n in [100usize, 1_000, 10_000, 100_000, 1_000_000, 10_000_000] {
-        hold_bench!(group, "radix", EventQueue<Ev>, n);
+        hold_bench!(group, "wheel", EventQueue<Ev>, n);
         hold_bench!(group, "binary-heap", HeapQueue<Ev>, n);
     }
     group.finish();

@@ -517,6 +517,52 @@ mod tests {
     }
 
     #[test]
+    fn block_edges_wraps_and_the_far_end_of_time_keep_order() {
+        // Times on slot and block edges, 4095 and 4096 blocks ahead (the far wheel's last
+        // block and the first beyond it), past a wrap of the far wheel, and at the end of time.
+        let block = 1u64 << BLOCK_BITS;
+        let slot = 1u64 << SLOT_BITS;
+        let mut wheel = EventQueue::default();
+        let mut heap = HeapQueue::default();
+        let mut now = 0u64;
+        let mut id = 0u32;
+        for round in 0..50u64 {
+            let offsets = [
+                0,
+                1,
+                slot - 1,
+                slot,
+                block - 1,
+                block,
+                block + slot,
+                4095 * block,
+                4096 * block,
+                4097 * block + 3,
+                (round % 7 + 1) * 5000 * block,
+                u64::MAX - now,
+            ];
+            for dt in offsets {
+                let t = now.saturating_add(dt);
+                wheel.schedule(SimTime(t), id);
+                heap.schedule(SimTime(t), id);
+                id += 1;
+            }
+            for _ in 0..(round % 5 + 6) {
+                let (a, b) = (wheel.pop(), heap.pop());
+                assert_eq!(a, b);
+                if let Some((t, _)) = a {
+                    now = t.0;
+                }
+            }
+            assert_eq!(wheel.len(), heap.len());
+        }
+        while let Some(x) = heap.pop() {
+            assert_eq!(wheel.pop(), Some(x));
+        }
+        assert!(wheel.is_empty() && wheel.pop().is_none());
+    }
+
+    #[test]
     fn many_ties_keep_order() {
         let mut q = EventQueue::default();
         for i in 0..1000 {

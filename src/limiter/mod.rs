@@ -232,6 +232,13 @@ pub(crate) fn ceil_div_pos(a: i128, b: i128) -> u64 {
     }
 }
 
+/// `a × b` as `i128`: one widening multiplication (the product of two `u64` fits 128 bits;
+/// the same value as the `i128` product wherever that one does not overflow).
+#[inline(always)]
+fn wide(a: u64, b: u64) -> i128 {
+    (u128::from(a) * u128::from(b)) as i128
+}
+
 /// A continuous token bucket: capacity C, refill `rate` per `period`, starts full.
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
@@ -241,6 +248,10 @@ pub struct TokenBucket {
     level: i128,
     /// Refill per nanosecond, in the scaled units (= rate in milli-units per period).
     refill_per_ns: i128,
+    /// The same refill, and one unit in the scaled units (1000 × period), as 64-bit numbers:
+    /// their products with a 64-bit count take one widening multiplication, not three.
+    refill: u64,
+    unit: u64,
     period_ns: i128,
     last: SimTime,
 }
@@ -255,6 +266,10 @@ impl TokenBucket {
             capacity,
             level: capacity,
             refill_per_ns: i128::from(rate.0),
+            refill: rate.0,
+            unit: 1000u64
+                .checked_mul(period.0)
+                .expect("periods are at most a day: validated before construction"),
             period_ns,
             last: SimTime::ZERO,
         }
@@ -269,8 +284,8 @@ impl TokenBucket {
 
     fn refill(&mut self, now: SimTime) {
         if now > self.last {
-            let dt = i128::from(now.since(self.last).0);
-            self.level = (self.level + dt * self.refill_per_ns).min(self.capacity);
+            let dt = now.since(self.last).0;
+            self.level = (self.level + wide(dt, self.refill)).min(self.capacity);
             self.last = now;
         }
     }
@@ -279,7 +294,7 @@ impl TokenBucket {
     #[inline]
     pub fn wait_for(&mut self, now: SimTime, cost_units: u64) -> Option<SimDuration> {
         self.refill(now);
-        let cost = i128::from(cost_units) * 1000 * self.period_ns;
+        let cost = wide(cost_units, self.unit);
         if cost > self.capacity {
             return None;
         }
@@ -294,7 +309,7 @@ impl TokenBucket {
     /// How long until `cost_units` would fit, or until the bucket is full if it never can.
     pub fn wait_for_or_full(&mut self, now: SimTime, cost_units: u64) -> SimDuration {
         self.refill(now);
-        let cost = (i128::from(cost_units) * 1000 * self.period_ns).min(self.capacity);
+        let cost = (wide(cost_units, self.unit)).min(self.capacity);
         let missing = cost - self.level;
         if missing <= 0 {
             return SimDuration::ZERO;
@@ -323,7 +338,7 @@ impl TokenBucket {
     /// Takes `cost_units` out; with `allow_debt` the level may fall to minus the capacity.
     pub fn debit(&mut self, now: SimTime, cost_units: u64, allow_debt: bool) {
         self.refill(now);
-        let cost = i128::from(cost_units) * 1000 * self.period_ns;
+        let cost = wide(cost_units, self.unit);
         let floor = if allow_debt { -self.capacity } else { 0 };
         self.level = (self.level - cost).max(floor);
     }
@@ -334,25 +349,26 @@ impl TokenBucket {
         self.refill(now);
         self.capacity = i128::from(capacity.0) * self.period_ns;
         self.refill_per_ns = i128::from(rate.0);
+        self.refill = rate.0;
         self.level = self.level.min(self.capacity);
     }
 
     /// Charges `cost_units` after the fact: the level may fall any amount below zero.
     pub fn charge(&mut self, now: SimTime, cost_units: u64) {
         self.refill(now);
-        self.level -= i128::from(cost_units) * 1000 * self.period_ns;
+        self.level -= wide(cost_units, self.unit);
     }
 
     /// Gives `units` back, up to the capacity.
     pub fn credit(&mut self, now: SimTime, units: u64) {
         self.refill(now);
-        let c = i128::from(units) * 1000 * self.period_ns;
+        let c = wide(units, self.unit);
         self.level = (self.level + c).min(self.capacity);
     }
 
     /// Whether `cost_units` can ever fit.
     pub fn fits(&self, cost_units: u64) -> bool {
-        i128::from(cost_units) * 1000 * self.period_ns <= self.capacity
+        wide(cost_units, self.unit) <= self.capacity
     }
 
     /// The current level in units (for tests and reports).

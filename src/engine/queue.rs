@@ -44,9 +44,16 @@ impl Entry {
 /// events, each allocated once at its full size: no growth copies the events, and the room
 /// beyond those pending is at most one chunk (a doubling vector's could be as large as them).
 struct Slab<E: Copy> {
-    chunks: Vec<Vec<E>>,
+    chunks: Vec<Vec<Line<E>>>,
     free: Vec<u32>,
 }
+
+/// An event on cache-line boundaries: read whole in the fewest lines (two for the engine's
+/// 104 bytes, where a packed slab would have a third of them straddle three), and prefetched
+/// whole.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line<E: Copy>(E);
 
 const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
@@ -59,14 +66,14 @@ impl<E: Copy> Slab<E> {
 
     #[inline]
     fn at(&self, slot: u32) -> &E {
-        &self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)]
+        &self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)].0
     }
 
     #[inline]
     fn put(&mut self, event: E) -> u32 {
         match self.free.pop() {
             Some(i) => {
-                self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)] = event;
+                self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)] = Line(event);
                 i
             }
             None => {
@@ -75,7 +82,7 @@ impl<E: Copy> Slab<E> {
                 }
                 let n = self.chunks.len() - 1;
                 let last = &mut self.chunks[n];
-                last.push(event);
+                last.push(Line(event));
                 u32::try_from((n << CHUNK_BITS) + last.len() - 1)
                     .expect("fewer than 2^32 pending events")
             }

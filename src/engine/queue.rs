@@ -240,7 +240,7 @@ impl<E: Copy> Default for EventQueue<E> {
 
 impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`, which must not be before the last event popped.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) {
         let entry = Entry {
             time: time.0,
@@ -281,7 +281,7 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
             if let Some(&entry) = self.current.get(self.head) {

@@ -333,6 +333,7 @@ impl Recorder {
         req.arrived >= self.warmup
     }
 
+    #[inline]
     fn index(&mut self, now: SimTime) -> usize {
         // Most events fall in the bucket of the one before: skip the divisions then.
         let (lo, hi, at) = self.last_bucket;
@@ -346,6 +347,8 @@ impl Recorder {
         i
     }
 
+    #[cold]
+    #[inline(never)]
     fn index_slow(&mut self, now: SimTime) -> usize {
         let mut i = (now.0 / NANOS_PER_SEC / self.bucket_s) as usize;
         while i >= MAX_BUCKETS {

@@ -64,12 +64,12 @@ impl<E: Copy> Slab<E> {
         free: Vec::new(),
     };
 
-    #[inline]
+    #[inline(always)]
     fn at(&self, slot: u32) -> &E {
         &self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)].0
     }
 
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, event: E) -> u32 {
         match self.free.pop() {
             Some(i) => {
@@ -107,7 +107,7 @@ impl<E: Copy> Slab<E> {
         let _ = slot;
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, slot: u32) -> E {
         self.free.push(slot);
         *self.at(slot)

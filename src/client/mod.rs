@@ -297,7 +297,7 @@ impl ClientPolicy {
         self.failed(&NO_DELAYS, tries, retry_after, previous_delay, elapsed, rng)
     }
 
-    #[inline]
+    #[inline(always)]
     fn failed<R: rand::Rng + ?Sized>(
         &self,
         delays: &Delays,

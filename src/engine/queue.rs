@@ -122,29 +122,6 @@ const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
 /// How many pops ahead the slab is asked for an event.
 const AHEAD: usize = 4;
 
-/// An entry of the beyond heap: the max-heap pops the smallest key.
-struct Later(Entry);
-
-impl PartialEq for Later {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key() == other.0.key()
-    }
-}
-
-impl Eq for Later {}
-
-impl PartialOrd for Later {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Later {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.key().cmp(&self.0.key())
-    }
-}
-
 /// Which of 4096 slots are not empty: a word per 64 slots and a word saying which words are
 /// not zero, so that the next non-empty slot is found in a few instructions.
 struct Bits {
@@ -211,7 +188,7 @@ pub struct EventQueue<E: Copy> {
     /// The next 4095 blocks, by block number modulo 4096.
     far: Box<[Vec<Entry>]>,
     far_bits: Bits,
-    beyond: BinaryHeap<Later>,
+    beyond: BinaryHeap<Earliest>,
     /// The current block and slot: those of the last event popped (0 before the first pop).
     block: u64,
     slot: usize,
@@ -265,7 +242,7 @@ impl<E: Copy> EventQueue<E> {
             self.far[b].push(entry);
             self.far_bits.set(b);
         } else {
-            self.beyond.push(Later(entry));
+            self.beyond.push(Earliest(entry));
         }
     }
 
@@ -371,28 +348,29 @@ impl<E: Copy> EventQueue<E> {
 /// A binary heap: the same order, `O(log n)` per operation, and no requirement that keys come
 /// out increasing. The reference [`EventQueue`] is tested and benchmarked against.
 pub struct HeapQueue<E: Copy> {
-    heap: BinaryHeap<HeapEntry>,
+    heap: BinaryHeap<Earliest>,
     slab: Slab<E>,
     next_seq: u64,
 }
 
-struct HeapEntry(Entry);
+/// An entry in a max-heap that pops the smallest key (the beyond heap, and [`HeapQueue`]).
+struct Earliest(Entry);
 
-impl PartialEq for HeapEntry {
+impl PartialEq for Earliest {
     fn eq(&self, other: &Self) -> bool {
         self.0.key() == other.0.key()
     }
 }
 
-impl Eq for HeapEntry {}
+impl Eq for Earliest {}
 
-impl PartialOrd for HeapEntry {
+impl PartialOrd for Earliest {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for HeapEntry {
+impl Ord for Earliest {
     /// Reversed, so that the max-heap pops the smallest `(time, seq)`.
     fn cmp(&self, other: &Self) -> Ordering {
         other.0.key().cmp(&self.0.key())
@@ -414,7 +392,7 @@ impl<E: Copy> HeapQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.slab.put(event);
-        self.heap.push(HeapEntry(Entry {
+        self.heap.push(Earliest(Entry {
             time: time.0,
             seq,
             slot,

@@ -548,6 +548,41 @@ mod tests {
     }
 
     #[test]
+    fn ties_scheduled_from_beyond_far_and_near_keep_insertion_order() {
+        // Events at one time T, scheduled when T is beyond the far wheel, then in it, then in
+        // the current block, then in the current slot, then at T itself: they come out in the
+        // order they were scheduled.
+        let block = 1u64 << BLOCK_BITS;
+        let t = 5000 * block + 12_345;
+        let mut q = EventQueue::default();
+        let mut expected = Vec::new();
+        let mut id = 0u32;
+        let mut schedule_three = |q: &mut EventQueue<u32>, expected: &mut Vec<u32>| {
+            for _ in 0..3 {
+                q.schedule(SimTime(t), id);
+                q.schedule(SimTime(t + 1), u32::MAX - 1);
+                expected.push(id);
+                id += 1;
+            }
+        };
+        for now in [0, 1000 * block, 4900 * block, t - 1] {
+            // The queue's clock moves to `now` with a marker event; nothing at T pops before.
+            q.schedule(SimTime(now), u32::MAX);
+            let (at, e) = q.pop().expect("the marker");
+            assert_eq!((at.0, e), (now, u32::MAX));
+            schedule_three(&mut q, &mut expected);
+        }
+        let mut got = vec![q.pop().expect("an event at T").1];
+        schedule_three(&mut q, &mut expected);
+        got.extend(
+            std::iter::from_fn(|| q.pop())
+                .filter(|&(at, _)| at.0 == t)
+                .map(|(_, e)| e),
+        );
+        assert_eq!(got, expected);
+    }
+
+    #[test]
     fn many_ties_keep_order() {
         let mut q = EventQueue::default();
         for i in 0..1000 {

@@ -154,12 +154,13 @@ fn bench_backlog(c: &mut Criterion) {
     let ((rec, outcome), peak) = common::peak_heap(|| ratesim::simulate(&s));
     let most = rec.in_flight_series().into_iter().max().unwrap_or(0);
     eprintln!(
-        "backlog: {} events, {} requests, at most {most} in flight, peak heap {:.1} MB: {:.0} bytes per request in flight (an event of {} bytes and a queue entry of {} bytes each, the rest vectors' spare capacity)",
+        "backlog: {} events, {} requests, at most {most} in flight, peak heap {:.1} MB: {:.0} bytes per request in flight (an event of {} bytes on {} of the slab and a queue entry of {} bytes each, the rest vectors' spare capacity)",
         outcome.events,
         outcome.requests,
         peak as f64 / 1e6,
         peak as f64 / most.max(1) as f64,
         ratesim::engine::EVENT_BYTES,
+        ratesim::engine::queue::slab_bytes(ratesim::engine::EVENT_BYTES),
         ratesim::engine::queue::ENTRY_BYTES,
     );
     drop(rec);

@@ -417,6 +417,12 @@ impl<E: Copy> HeapQueue<E> {
 /// sequence and slab index).
 pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
+/// Bytes of the slab a pending event of `event_bytes` takes (it is kept on cache-line
+/// boundaries).
+pub const fn slab_bytes(event_bytes: usize) -> usize {
+    event_bytes.next_multiple_of(std::mem::align_of::<Line<()>>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,6 +586,13 @@ mod tests {
                 .map(|(_, e)| e),
         );
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn slab_cells_are_whole_cache_lines() {
+        assert_eq!(std::mem::size_of::<Line<[u8; 104]>>(), slab_bytes(104));
+        assert_eq!(slab_bytes(104), 128);
+        assert_eq!(slab_bytes(64), 64);
     }
 
     #[test]

@@ -246,13 +246,12 @@ pub struct TokenBucket {
     capacity: i128,
     /// Level × period, in milli-units × ns; negative only when rejected attempts are debited.
     level: i128,
-    /// Refill per nanosecond, in the scaled units (= rate in milli-units per period).
-    refill_per_ns: i128,
-    /// The same refill, and one unit in the scaled units (1000 × period), as 64-bit numbers:
-    /// their products with a 64-bit count take one widening multiplication, not three.
+    /// Refill per nanosecond, in the scaled units (= rate in milli-units per period), and one
+    /// unit in the scaled units (1000 × period), as 64-bit numbers: their products with a
+    /// 64-bit count take one widening multiplication, not three.
     refill: u64,
     unit: u64,
-    period_ns: i128,
+    period_ns: u64,
     last: SimTime,
 }
 
@@ -260,17 +259,15 @@ impl TokenBucket {
     /// `capacity` units, refilled at `rate` units per `period`; full at time zero.
     pub fn new(capacity: Milli, rate: Milli, period: SimDuration) -> TokenBucket {
         assert!(rate.0 > 0 && period.0 > 0, "validated before construction");
-        let period_ns = i128::from(period.0);
-        let capacity = i128::from(capacity.0) * period_ns;
+        let capacity = wide(capacity.0, period.0);
         TokenBucket {
             capacity,
             level: capacity,
-            refill_per_ns: i128::from(rate.0),
             refill: rate.0,
             unit: 1000u64
                 .checked_mul(period.0)
                 .expect("periods are at most a day: validated before construction"),
-            period_ns,
+            period_ns: period.0,
             last: SimTime::ZERO,
         }
     }
@@ -303,7 +300,7 @@ impl TokenBucket {
             return Some(SimDuration::ZERO);
         }
         // Ceiling division: at now + wait the level is >= cost, and at now + wait - 1 ns it is not.
-        Some(SimDuration(ceil_div_pos(missing, self.refill_per_ns)))
+        Some(SimDuration(ceil_div_pos(missing, i128::from(self.refill))))
     }
 
     /// How long until `cost_units` would fit, or until the bucket is full if it never can.
@@ -314,24 +311,24 @@ impl TokenBucket {
         if missing <= 0 {
             return SimDuration::ZERO;
         }
-        SimDuration(ceil_div_pos(missing, self.refill_per_ns))
+        SimDuration(ceil_div_pos(missing, i128::from(self.refill)))
     }
 
     /// What a server's rate-limit headers say of this bucket at `now`: the limit (capacity)
     /// and remaining (level), in whole units rounded down, and the time until it is full.
     pub fn header(&mut self, now: SimTime) -> HeaderDim {
         self.refill(now);
-        let unit = 1000 * self.period_ns;
+        let unit = i128::from(self.unit);
         let missing = self.capacity - self.level;
         let reset = if missing <= 0 {
             0
         } else {
-            (missing + self.refill_per_ns - 1) / self.refill_per_ns
+            ceil_div_pos(missing, i128::from(self.refill))
         };
         HeaderDim {
             limit: u64::try_from(self.capacity / unit).unwrap_or(u64::MAX),
             remaining: u64::try_from(self.level.max(0) / unit).unwrap_or(0),
-            reset: SimDuration(u64::try_from(reset).unwrap_or(u64::MAX)),
+            reset: SimDuration(reset),
         }
     }
 
@@ -347,8 +344,7 @@ impl TokenBucket {
     pub fn retune(&mut self, now: SimTime, capacity: Milli, rate: Milli) {
         assert!(rate.0 > 0, "validated before construction");
         self.refill(now);
-        self.capacity = i128::from(capacity.0) * self.period_ns;
-        self.refill_per_ns = i128::from(rate.0);
+        self.capacity = wide(capacity.0, self.period_ns);
         self.refill = rate.0;
         self.level = self.level.min(self.capacity);
     }
@@ -374,7 +370,7 @@ impl TokenBucket {
     /// The current level in units (for tests and reports).
     pub fn level_units(&mut self, now: SimTime) -> f64 {
         self.refill(now);
-        self.level as f64 / (1000.0 * self.period_ns as f64)
+        self.level as f64 / self.unit as f64
     }
 }
 

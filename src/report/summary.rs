@@ -271,18 +271,27 @@ impl CatalogInfo {
         }
     }
 
-    /// The same, as lines of text for tables and pages: the provider and its tables, then
-    /// each assumption kept and each setting the scenario replaced.
-    pub fn lines(&self) -> Vec<String> {
+    /// The provider and its limits table: the first lines of both forms below.
+    fn head(&self) -> Vec<String> {
         let p = &self.provider;
-        let mut out = vec![
+        vec![
             format!(
                 "provider: {} ({}), tables version {}",
                 p.name, p.title, p.version
             ),
             format!("limits: {} ({})", self.limits.source, self.limits.date),
-            format!("tiers: {} ({})", self.tiers.source, self.tiers.date),
-        ];
+        ]
+    }
+
+    /// The same, as lines of text for tables and pages: the provider and its tables, then
+    /// each assumption kept and each setting the scenario replaced.
+    pub fn lines(&self) -> Vec<String> {
+        let p = &self.provider;
+        let mut out = self.head();
+        out.push(format!(
+            "tiers: {} ({})",
+            self.tiers.source, self.tiers.date
+        ));
         for a in &p.assumptions {
             out.push(format!("assumed: {} = {} ({})", a.setting, a.value, a.why));
         }
@@ -296,13 +305,7 @@ impl CatalogInfo {
     /// (which `summary.json` and the page give).
     pub fn short_lines(&self) -> Vec<String> {
         let p = &self.provider;
-        let mut out = vec![
-            format!(
-                "provider: {} ({}), tables version {}",
-                p.name, p.title, p.version
-            ),
-            format!("limits: {} ({})", self.limits.source, self.limits.date),
-        ];
+        let mut out = self.head();
         let assumed: Vec<String> = p
             .assumptions
             .iter()

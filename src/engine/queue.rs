@@ -6,13 +6,15 @@
 //!
 //! - a *slot* is 2^22 ns (4.19 ms) and a *block* 4096 slots (2^34 ns, 17.2 s);
 //! - the entries of the current block wait in the *near* wheel, one vector per slot;
-//! - those of the next 4095 blocks (19.5 h) in the *far* wheel, one vector per block;
+//! - those of the next 4095 blocks (19.5 h) in the *far* wheel, one list of chunks per block
+//!   (emptied chunks are reused, so a backlog does not grow and copy vectors block after block);
 //! - later ones in a binary heap (*beyond*), a case real scenarios hardly meet.
 //!
 //! The wheel orders small entries (time, sequence and a slab index, 24 bytes); the events
 //! stay put in a slab whose free list is last-in first-out, so that the event scheduled while
 //! one is processed takes the place that one just left, in cache. Popping takes entries from
-//! the *current* slot, sorted by `(time, sequence)` when the slot is reached; when it is empty
+//! the *current* slot, sorted by `(time, sequence)` when the slot is reached (and its events
+//! asked from memory all at once, which a backlog far beyond the caches needs); when it is empty
 //! the next non-empty slot is found in a bitmap, and when the block is empty the next block's
 //! entries spread over the near wheel. An entry is thus written once, moved at most once (far
 //! to near) and sorted with the few others of its slot: the cost per event does not grow with
@@ -119,8 +121,8 @@ const SLOT_BITS: u32 = 22;
 const WHEEL_BITS: u32 = 12;
 const SLOTS: usize = 1 << WHEEL_BITS;
 const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
-/// How many pops ahead the slab is asked for an event.
-const AHEAD: usize = 4;
+/// Entries in a full chunk of the far wheel (96 KB).
+const FAR_CHUNK: usize = 4096;
 
 /// Which of 4096 slots are not empty: a word per 64 slots and a word saying which words are
 /// not zero, so that the next non-empty slot is found in a few instructions.
@@ -185,8 +187,10 @@ pub struct EventQueue<E: Copy> {
     /// The rest of the current block, by slot.
     near: Box<[Vec<Entry>]>,
     near_bits: Bits,
-    /// The next 4095 blocks, by block number modulo 4096.
-    far: Box<[Vec<Entry>]>,
+    /// The next 4095 blocks, by block number modulo 4096: each a list of chunks.
+    far: Box<[Vec<Vec<Entry>>]>,
+    /// Emptied chunks of at least `FAR_CHUNK` entries, reused last in first out.
+    spare: Vec<Vec<Entry>>,
     far_bits: Bits,
     beyond: BinaryHeap<Earliest>,
     /// The current block and slot: those of the last event popped (0 before the first pop).
@@ -205,6 +209,7 @@ impl<E: Copy> Default for EventQueue<E> {
             near: (0..SLOTS).map(|_| Vec::new()).collect(),
             near_bits: Bits::EMPTY,
             far: (0..SLOTS).map(|_| Vec::new()).collect(),
+            spare: Vec::new(),
             far_bits: Bits::EMPTY,
             beyond: BinaryHeap::new(),
             block: 0,
@@ -238,23 +243,51 @@ impl<E: Copy> EventQueue<E> {
                 self.near_bits.set(s);
             }
         } else if block - self.block < SLOTS as u64 {
-            let b = block as usize & (SLOTS - 1);
-            self.far[b].push(entry);
-            self.far_bits.set(b);
+            self.push_far(block as usize & (SLOTS - 1), entry);
         } else {
             self.beyond.push(Earliest(entry));
         }
     }
 
-    /// Into the slot being popped, in key order: usually at the end (the latest key so far).
+    #[inline(always)]
+    fn push_far(&mut self, b: usize, entry: Entry) {
+        let chunks = &mut self.far[b];
+        if let Some(c) = chunks.last_mut()
+            && (c.len() < c.capacity() || c.capacity() < FAR_CHUNK)
+        {
+            return c.push(entry);
+        }
+        let mut c = self.spare.pop().unwrap_or_else(|| {
+            // A block's first chunk starts small, for a few entries far ahead.
+            if chunks.is_empty() {
+                Vec::new()
+            } else {
+                Vec::with_capacity(FAR_CHUNK)
+            }
+        });
+        c.push(entry);
+        chunks.push(c);
+        self.far_bits.set(b);
+    }
+
+    /// Into the slot being popped, in key order: usually at the end (the latest key so far),
+    /// or among the first (an event soon after the one popped), where the entries before it
+    /// move down into the room popped entries left.
     #[inline]
     fn insert_current(&mut self, entry: Entry) {
         let key = entry.key();
         if self.current.last().is_none_or(|x| x.key() < key) {
             self.current.push(entry);
         } else {
-            let at = self.head + self.current[self.head..].partition_point(|x| x.key() < key);
-            self.current.insert(at, entry);
+            let head = self.head;
+            let at = head + self.current[head..].partition_point(|x| x.key() < key);
+            if head > 0 && at - head < self.current.len() - at {
+                self.current.copy_within(head..at, head - 1);
+                self.head = head - 1;
+                self.current[at - 1] = entry;
+            } else {
+                self.current.insert(at, entry);
+            }
         }
     }
 
@@ -262,11 +295,6 @@ impl<E: Copy> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
             if let Some(&entry) = self.current.get(self.head) {
-                // The event popped a few pops from now: from memory meanwhile, when a backlog
-                // has spread the slab beyond the caches.
-                if let Some(ahead) = self.current.get(self.head + AHEAD) {
-                    self.slab.prefetch(ahead.slot);
-                }
                 self.head += 1;
                 self.len -= 1;
                 return Some((SimTime(entry.time), self.slab.take(entry.slot)));
@@ -289,6 +317,11 @@ impl<E: Copy> EventQueue<E> {
         self.current.clear();
         self.head = 0;
         std::mem::swap(&mut self.current, &mut self.near[s]);
+        // Its events come from memory together, while the slot is sorted: when a backlog has
+        // spread the slab beyond the caches, one by one they would each wait for memory.
+        for e in &self.current {
+            self.slab.prefetch(e.slot);
+        }
         if self.current.len() > 1 {
             self.current.sort_unstable_by_key(Entry::key);
         }
@@ -314,12 +347,18 @@ impl<E: Copy> EventQueue<E> {
         if far == Some(block) {
             let i = block as usize & (SLOTS - 1);
             self.far_bits.clear(i);
-            // Its room goes back: the far vector is next used 19.5 h later, and kept rooms
-            // would add up over a long run.
-            for x in std::mem::take(&mut self.far[i]) {
-                let s = slot_of(x.time);
-                self.near[s].push(x);
-                self.near_bits.set(s);
+            // Full-size chunks go back to the spare list; a block's list of them is next used
+            // 19.5 h later, so its room goes back too (kept rooms would add up over a long run).
+            for mut c in std::mem::take(&mut self.far[i]) {
+                for &x in &c {
+                    let s = slot_of(x.time);
+                    self.near[s].push(x);
+                    self.near_bits.set(s);
+                }
+                if c.capacity() >= FAR_CHUNK {
+                    c.clear();
+                    self.spare.push(c);
+                }
             }
         }
         while self
@@ -593,6 +632,35 @@ mod tests {
         assert_eq!(std::mem::size_of::<Line<[u8; 104]>>(), slab_bytes(104));
         assert_eq!(slab_bytes(104), 128);
         assert_eq!(slab_bytes(64), 64);
+    }
+
+    #[test]
+    fn far_blocks_of_many_chunks_keep_order_and_reuse_their_room() {
+        // Waves of 3.5 chunks' worth of events in one block ahead (shuffled times, ties
+        // included): each wave pops in order, and from the second on the far wheel takes its
+        // chunks from those the previous wave emptied.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        let block = 1u64 << BLOCK_BITS;
+        let mut wheel = EventQueue::default();
+        let mut heap = HeapQueue::default();
+        let mut now = 0u64;
+        for wave in 0..4u32 {
+            for i in 0..(FAR_CHUNK * 7 / 2) as u32 {
+                let t = (now / block + 2) * block + rng.next_u64() % block / 1000 * 1000;
+                wheel.schedule(SimTime(t), (wave, i));
+                heap.schedule(SimTime(t), (wave, i));
+            }
+            // Four chunks hold 3.5 chunks' worth, the same four every wave.
+            let held = wheel.far.iter().flatten().count() + wheel.spare.len();
+            assert_eq!(held, 4, "wave {wave}");
+            while let Some(x) = heap.pop() {
+                assert_eq!(wheel.pop(), Some(x));
+                now = x.0.0;
+            }
+            assert!(wheel.is_empty());
+            assert_eq!(wheel.spare.len(), 4, "the emptied chunks went back");
+        }
     }
 
     #[test]

@@ -121,6 +121,9 @@ const SLOT_BITS: u32 = 22;
 const WHEEL_BITS: u32 = 12;
 const SLOTS: usize = 1 << WHEEL_BITS;
 const BLOCK_BITS: u32 = SLOT_BITS + WHEEL_BITS;
+/// Pending events from which a slot's events are prefetched when it is reached: 2 MB of slab,
+/// more than a core's cache (below, the slab's recently freed cells are in cache anyway).
+const PREFETCH_FROM: usize = 1 << 14;
 /// Entries in a full chunk of the far wheel (96 KB).
 const FAR_CHUNK: usize = 4096;
 
@@ -317,10 +320,12 @@ impl<E: Copy> EventQueue<E> {
         self.current.clear();
         self.head = 0;
         std::mem::swap(&mut self.current, &mut self.near[s]);
-        // Its events come from memory together, while the slot is sorted: when a backlog has
-        // spread the slab beyond the caches, one by one they would each wait for memory.
-        for e in &self.current {
-            self.slab.prefetch(e.slot);
+        // When a backlog has spread the slab beyond the caches, its events come from memory
+        // together, while the slot is sorted: one by one, they would each wait for memory.
+        if self.len >= PREFETCH_FROM {
+            for e in &self.current {
+                self.slab.prefetch(e.slot);
+            }
         }
         if self.current.len() > 1 {
             self.current.sort_unstable_by_key(Entry::key);

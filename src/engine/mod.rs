@@ -470,9 +470,11 @@ impl Sim<'_> {
     /// A request arrives: it takes a concurrency slot, or waits for one.
     fn start<O: Observer>(&mut self, req: Request, now: SimTime, observer: &mut O) {
         let c = self.client_of(&req);
-        if let Some(lc) = &mut self.clients[c]
-            && let Some(cap) = lc.state.max_concurrency
-        {
+        let Some(lc) = &mut self.clients[c] else {
+            // A client without shared state sends at once.
+            return self.attempt(req, now, observer);
+        };
+        if let Some(cap) = lc.state.max_concurrency {
             if lc.state.in_flight >= cap {
                 let deadline = self.scenario.clients[c].policy.deadline;
                 Self::hold(&mut self.queue, lc, req, now, deadline, false);
